@@ -1,0 +1,165 @@
+"""Profiles, device, seeding and paths: the one place that reads the environment.
+
+Profiles
+--------
+``smoke``  CI and nbval: every chapter in seconds, numbers meaningless.
+``cpu``    a laptop CPU: minutes per chapter, real (small) results.
+``gpu``    paper scale on a CUDA GPU.
+
+Chosen by ``GANTUT_PROFILE``; else ``smoke`` when ``NBGRADER_EXECUTION`` is set (nbgrader's
+autograde/validate); else ``gpu`` when CUDA is available; else ``cpu``.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+PROFILES = ("smoke", "cpu", "gpu")
+
+_notices: set[str] = set()
+
+
+def _notice(msg: str) -> None:
+    """Print a one-line notice once per process."""
+    if msg not in _notices:
+        _notices.add(msg)
+        print(msg)
+
+
+def profile() -> str:
+    """The active profile name (see the module docstring for the rule)."""
+    name = os.environ.get("GANTUT_PROFILE", "").strip().lower()
+    if name:
+        if name not in PROFILES:
+            raise ValueError(
+                f"GANTUT_PROFILE={name!r} is not a profile; use one of {', '.join(PROFILES)} "
+                "(e.g. `export GANTUT_PROFILE=cpu`)."
+            )
+        return name
+    if os.environ.get("NBGRADER_EXECUTION"):
+        return "smoke"
+    if torch.cuda.is_available():
+        return "gpu"
+    return "cpu"
+
+
+def by_profile(smoke: Any, cpu: Any, gpu: Any | None = None) -> Any:
+    """Pick the value for the active profile: ``steps = by_profile(smoke=20, cpu=3000, gpu=30000)``.
+
+    ``gpu`` defaults to the ``cpu`` value.
+    """
+    return {"smoke": smoke, "cpu": cpu, "gpu": cpu if gpu is None else gpu}[profile()]
+
+
+def is_smoke() -> bool:
+    return profile() == "smoke"
+
+
+def device(prefer: str | None = None) -> torch.device:
+    """CUDA when available (or ``GANTUT_DEVICE``/``prefer`` says so), else CPU with a one-line notice."""
+    want = prefer or os.environ.get("GANTUT_DEVICE")
+    if want:
+        dev = torch.device(want)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {want!r} was requested but CUDA is not available; unset GANTUT_DEVICE "
+                "or install a CUDA build of torch."
+            )
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    _notice("gantut: no CUDA GPU found, running on CPU.")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed ``random``, NumPy and torch (CPU and CUDA); return a CPU ``torch.Generator`` with that seed.
+
+    The same seed gives the same numbers on the same CPU build of torch.
+    """
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def repo_root() -> Path | None:
+    """The source checkout containing this package, if gantut runs from one (editable install)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").exists() and (root / "notebooks").is_dir() else None
+
+
+def data_dir() -> Path:
+    """Where datasets are found and downloaded: ``$GANTUT_DATA``, else the checkout's ``data/``,
+    else ``~/.cache/gantut/data``."""
+    env = os.environ.get("GANTUT_DATA")
+    if env:
+        path = Path(env).expanduser()
+    elif repo_root() is not None:
+        path = repo_root() / "data"
+    else:
+        path = Path.home() / ".cache" / "gantut" / "data"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def assets_dir() -> Path:
+    """Shipped assets (classifier checkpoints): ``data/`` of the checkout, whatever ``GANTUT_DATA`` says."""
+    root = repo_root()
+    if root is not None:
+        return root / "data"
+    return Path(__file__).resolve().parent / "assets"
+
+
+def runs_dir() -> Path:
+    """Where runs, checkpoints and executed notebooks go: ``$GANTUT_RUNS``, else ``./runs`` beside the
+    checkout (or the working directory outside one)."""
+    env = os.environ.get("GANTUT_RUNS")
+    if env:
+        path = Path(env).expanduser()
+    elif repo_root() is not None:
+        path = repo_root() / "runs"
+    else:
+        path = Path.cwd() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def progress_enabled() -> bool:
+    """Progress bars are off in the smoke profile (nbval compares stderr) and under GANTUT_NO_PROGRESS."""
+    return profile() != "smoke" and not os.environ.get("GANTUT_NO_PROGRESS")
+
+
+class Setup(dict):
+    """What ``setup`` returns: profile, device, seed and the seeded generator, as keys and attributes."""
+
+    __getattr__ = dict.__getitem__
+
+
+def setup(seed: int = 0, *, quiet: bool = False) -> Setup:
+    """The setup cell of every chapter: choose the profile and device, seed everything, say so."""
+    prof = profile()
+    dev = device()
+    gen = seed_everything(seed)
+    if not quiet:
+        print(f"gantut {_version()} | profile={prof} | device={dev.type} | seed={seed}")
+    return Setup(profile=prof, device=dev, seed=seed, generator=gen)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def in_notebook() -> bool:
+    return "ipykernel" in sys.modules
