@@ -1,0 +1,145 @@
+"""Plots: each function returns a closed Figure whose drawn data we can read back."""
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from gantut import plots  # noqa: E402
+
+
+def _open_figures():
+    return len(plt.get_fignums())
+
+
+def test_image_grid_maps_minus_one_to_black_and_one_to_white():
+    images = torch.cat([-torch.ones(1, 1, 4, 4), torch.ones(1, 1, 4, 4)])
+    grid = plots.image_grid(images, nrow=2, padding=0)
+    assert grid.shape == (4, 8, 3)  # one channel repeated to RGB, two images side by side
+    assert np.allclose(grid[:, :4], 0.0) and np.allclose(grid[:, 4:], 1.0)
+
+
+def test_image_grid_clips_values_outside_range_and_zero_is_grey():
+    grid = plots.image_grid(torch.tensor([3.0, 0.0, -5.0]).view(1, 1, 1, 3), padding=0)
+    assert np.allclose(grid[0, :, 0], [1.0, 0.5, 0.0])
+
+
+def test_show_grid_returns_closed_figure_and_saves(tmp_path):
+    before = _open_figures()
+    fig = plots.show_grid(torch.zeros(10, 1, 8, 8), nrow=5, title="zeros", path=tmp_path / "g.png")
+    assert _open_figures() == before  # closed: the notebook shows the returned figure only once
+    shown = fig.axes[0].images[0].get_array()
+    assert shown.shape == (2 * (8 + 2) + 2, 5 * (8 + 2) + 2, 3)  # 2 rows × 5 cols of 8 px, padding 2
+    assert (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_show_grid_rejects_flat_images():
+    with pytest.raises(ValueError, match="N×C×H×W"):
+        plots.show_grid(torch.zeros(4, 784))
+
+
+def test_scatter2d_limits_come_from_the_centres():
+    mix = SimpleNamespace(centers=torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.0]]), std=0.1)
+    fig = plots.scatter2d(torch.zeros(5, 2) + 100.0, mixture=mix)  # far-away samples do not move them
+    ax = fig.axes[0]
+    L = 1.25 * 2.0 + 4 * 0.1
+    assert ax.get_xlim() == pytest.approx((-L, L)) and ax.get_ylim() == pytest.approx((-L, L))
+    centres = ax.collections[1].get_offsets()
+    assert np.allclose(centres, mix.centers.numpy())
+
+
+def test_scatter2d_into_given_axes_returns_it():
+    fig, ax = plt.subplots()
+    assert plots.scatter2d(torch.ones(3, 2), ax=ax) is ax
+    assert ax.get_xlim() == pytest.approx((-1.1, 1.1))
+    plt.close(fig)
+
+
+def test_snapshots2d_one_panel_per_step_with_shared_limits():
+    snaps = [(0, torch.zeros(4, 2)), (100, torch.ones(4, 2)), (200, 3 * torch.ones(4, 2))]
+    fig = plots.snapshots2d(snaps, ncols=2)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == ["step 0", "step 100", "step 200"]
+    assert all(ax.get_xlim() == pytest.approx((-3.3, 3.3)) for ax in fig.axes[:3])
+    assert len(fig.axes) == 4 and not fig.axes[3].axison  # the spare panel is blank
+
+
+def test_ema_by_hand():
+    assert plots.ema([0.0, 1.0, 1.0], 0.5) == pytest.approx([0.0, 0.5, 0.75])
+    assert plots.ema([3.0, 1.0], 0.0) == pytest.approx([3.0, 1.0])
+    with pytest.raises(ValueError, match="smooth"):
+        plots.ema([1.0], 1.0)
+
+
+class FakeHistory:
+    def __init__(self, data):
+        self.data = data
+
+    def keys(self):
+        return self.data.keys()
+
+    def series(self, key):
+        return [s for s, _ in self.data[key]], [v for _, v in self.data[key]]
+
+
+@pytest.mark.parametrize("history", [
+    {"loss": [1.0, 2.0, 4.0]},
+    {"loss": [(0, 1.0), (1, 2.0), (2, 4.0)]},
+    {"loss": ([0, 1, 2], [1.0, 2.0, 4.0])},
+    FakeHistory({"loss": [(0, 1.0), (1, 2.0), (2, torch.tensor(4.0))]}),
+])
+def test_series_accepts_every_history_shape(history):
+    steps, values = plots._series(history, "loss")
+    assert list(steps) == [0, 1, 2] and list(values) == [1.0, 2.0, 4.0]
+
+
+def test_series_unknown_key_lists_the_known_ones():
+    with pytest.raises(KeyError, match="loss_D"):
+        plots._series({"loss_D": [1.0]}, "fid")
+
+
+def test_curves_draws_raw_and_smoothed_lines_and_panels():
+    hist = {"loss_D": [(0, 0.0), (10, 1.0), (20, 1.0)], "loss_G": [2.0, 2.0, 2.0], "fid": [9.0, 3.0]}
+    fig = plots.curves(hist, keys=[["loss_D", "loss_G"], ["fid"]], smooth=0.5, logy=True, title="t")
+    left, right = fig.axes
+    raw, smoothed = left.lines[0], left.lines[1]
+    assert list(raw.get_xdata()) == [0, 10, 20]
+    assert smoothed.get_ydata() == pytest.approx([0.0, 0.5, 0.75])
+    assert right.get_yscale() == "log"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["loss_D", "loss_G"]
+
+
+def test_curves_defaults_to_all_keys_on_one_axes():
+    fig = plots.curves({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
+
+
+def test_bars_heights_and_error_bars_from_dict():
+    fig = plots.bars({"GAN": (10.0, 1.0), "WGAN-GP": (4.0, 0.5)}, metric="FID")
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [10.0, 4.0]
+    (errorbar,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    segments = errorbar.lines[2][0].get_segments()
+    assert [s[1, 1] - s[0, 1] for s in segments] == pytest.approx([2.0, 1.0])  # 2·std each
+    assert ax.get_ylabel() == "FID"
+
+
+def test_bars_from_dataframe():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"fid": [5.0, 7.0], "fid_std": [0.1, 0.2]}, index=["a", "b"])
+    fig = plots.bars(df, "fid", err="fid_std")
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [5.0, 7.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+
+
+def test_grid_over_training_one_panel_per_step():
+    snaps = [(0, -torch.ones(4, 1, 6, 6)), (500, torch.ones(4, 1, 6, 6))]
+    fig = plots.grid_over_training(snaps, nrow=2)
+    assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 500"]
+    assert np.allclose(fig.axes[1].images[0].get_array()[2:8, 2:8], 1.0)
