@@ -139,6 +139,25 @@ def progress_enabled() -> bool:
     return profile() != "smoke" and not os.environ.get("GANTUT_NO_PROGRESS")
 
 
+def progress_bar(**kwargs):
+    """A tqdm progress bar: the widget in JupyterLab, plain text when ``GANTUT_PROGRESS=text``.
+
+    Headless runs (``gantut run``, refreshing committed notebooks) set ``GANTUT_PROGRESS=text``:
+    widget bars saved without their widget state show "model not found" when the notebook is
+    opened later, text bars show their final line.
+    """
+    if os.environ.get("GANTUT_PROGRESS", "").lower() == "text":
+        from tqdm.std import tqdm
+
+        kwargs.setdefault("file", sys.stderr)
+        kwargs.setdefault("mininterval", 2.0)
+        kwargs.setdefault("ascii", True)
+    else:
+        from tqdm.auto import tqdm
+    kwargs.setdefault("disable", not progress_enabled())
+    return tqdm(**kwargs)
+
+
 class Setup(dict):
     """What ``setup`` returns: profile, device, seed and the seeded generator, as keys and attributes."""
 

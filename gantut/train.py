@@ -319,9 +319,7 @@ def fit(
     show = config.progress_enabled() if progress is None else progress
     bar = None
     if show and start < steps:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, initial=start, desc=desc or "training", leave=True, dynamic_ncols=True)
+        bar = config.progress_bar(total=steps, initial=start, desc=desc or "training", leave=True, disable=False)
 
     autocast = (torch.autocast(device_type="cuda", dtype=torch.bfloat16)
                 if amp and dev.type == "cuda" else contextlib.nullcontext())
