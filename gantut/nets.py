@@ -96,6 +96,7 @@ class MLP(nn.Module):
             raise ValueError(
                 f"MLP needs at least [in, out] sizes, got {sizes}; e.g. MLP([2, 128, 128, 1])."
             )
+        make_activation(act, slope)  # fail early on an unknown name, even without hidden layers
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout is a probability in [0, 1), got {dropout}.")
         layers: list[nn.Module] = []
