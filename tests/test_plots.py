@@ -143,3 +143,63 @@ def test_grid_over_training_one_panel_per_step():
     fig = plots.grid_over_training(snaps, nrow=2)
     assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 500"]
     assert np.allclose(fig.axes[1].images[0].get_array()[2:8, 2:8], 1.0)
+
+
+def test_curves_reads_the_training_loops_history():
+    from gantut.train import History
+
+    h = History()
+    for step, (d, g) in enumerate([(1.0, 3.0), (2.0, 2.0)]):
+        h.log(step * 50, {"loss_D": d, "loss_G": g})
+    fig = plots.curves(h, keys=["loss_G"])
+    line = fig.axes[0].lines[0]
+    assert list(line.get_xdata()) == [0, 50] and list(line.get_ydata()) == [3.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- widgets (headless)
+def test_widgets_module_imports_without_ipywidgets_loaded():
+    import subprocess
+    import sys
+
+    code = "import sys, gantut.widgets; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_schedule_explorer_plots_fn_and_follows_the_sliders(capsys):
+    from gantut import widgets
+
+    def ramp(step, alpha_max, warmup):
+        return alpha_max * min(1.0, step / warmup)
+
+    w = widgets.schedule_explorer(ramp, {"alpha_max": (0.0, 2.0), "warmup": (10, 90, 10)}, steps=101)
+    sliders = {c.description: c for c in w.children if hasattr(c, "description")}
+    assert sliders["alpha_max"].value == 1.0 and sliders["warmup"].value == 50
+    y = w.result.axes[0].lines[0].get_ydata()
+    assert y[25] == pytest.approx(0.5) and y[100] == pytest.approx(1.0)
+    sliders["alpha_max"].value = 2.0  # moving a slider redraws
+    assert w.result.axes[0].lines[0].get_ydata()[100] == pytest.approx(2.0)
+
+
+def test_interpolate_end_points_and_slerp_keeps_the_norm():
+    from gantut.widgets import interpolate
+
+    z0, z1 = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    assert torch.allclose(interpolate(z0, z1, 0.0), z0) and torch.allclose(interpolate(z0, z1, 1.0), z1)
+    assert torch.allclose(interpolate(z0, z1, 0.5), torch.tensor([[0.5, 0.5]]))
+    mid = interpolate(z0, z1, 0.5, spherical=True)
+    assert torch.allclose(mid, torch.tensor([[0.5 ** 0.5, 0.5 ** 0.5]]), atol=1e-6)
+
+
+def test_latent_interpolation_shows_g_of_z_and_restores_train_mode(capsys):
+    from gantut import widgets
+
+    G = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 4, 4)))
+    G.train()
+    w = widgets.latent_interpolation(G, z_dim=3, steps=5, seed=1, n=4)
+    t = next(c for c in w.children if getattr(c, "description", "") == "t")
+    assert t.step == pytest.approx(0.25)
+    assert w.result.axes[0].images[0].get_array().shape == ((4 + 2) + 2, 4 * (4 + 2) + 2, 3)
+    t.value = 1.0
+    assert w.result.axes[0].get_title() == "t = 1.00"
+    assert G.training
