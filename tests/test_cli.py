@@ -1,0 +1,147 @@
+"""The gantut command, run in-process on a folder of tiny chapters (two of them really execute)."""
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from gantut import cli
+
+RING = """\
+import json, os, pathlib
+result = steps * 2
+assert steps >= 0, "steps must be >= 0"
+if out_dir:
+    d = pathlib.Path(out_dir)
+    (d / "figures").mkdir(exist_ok=True)
+    (d / "figures" / "ring.png").write_bytes(b"png")
+    metrics = {"result": result, "name": name, "profile": os.environ["GANTUT_PROFILE"], "cwd": os.getcwd()}
+    (d / "metrics.json").write_text(json.dumps(metrics))
+"""
+
+
+def _notebook(title, params, body):
+    cells = [new_markdown_cell(f"Intro\n\n# {title}\n\nText.")]
+    if params is not None:
+        cells.append(new_code_cell(params, metadata={"tags": ["parameters"]}))
+    cells.append(new_code_cell(body))
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    return nb
+
+
+@pytest.fixture
+def notebooks(tmp_path, monkeypatch):
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    nbformat.write(_notebook("Ring: the vanilla GAN", 'steps = 3\nname = "ring"\nout_dir = None', RING),
+                   d / "01_ring.ipynb")
+    nbformat.write(_notebook("02 — Other", "lr = 0.1", "x = lr * 2"), d / "02_other.ipynb")
+    nbformat.write(_notebook("No parameters", None, "pass"), d / "03_plain.ipynb")
+    nbformat.write(_notebook("Scratch", None, "pass"), d / "scratch.ipynb")  # not a chapter
+    monkeypatch.setenv("GANTUT_NOTEBOOKS", str(d))
+    monkeypatch.setenv("GANTUT_RUNS", str(tmp_path / "runs"))
+    return d
+
+
+def _error(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+def test_list_shows_number_title_and_parameters(notebooks, capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "01  Ring: the vanilla GAN" in out
+    assert 'parameters: steps=3, name="ring", out_dir=None' in out
+    assert "03  No parameters" in out and "scratch" not in out
+
+
+@pytest.mark.parametrize("spec", ["01", "1", "01_ring", "ring", "01_ring.ipynb"])
+def test_resolve_chapter_accepts_numbers_and_names(notebooks, spec):
+    assert cli.resolve_chapter(spec) == notebooks / "01_ring.ipynb"
+
+
+def test_notebooks_folder_as_argument(notebooks, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GANTUT_NOTEBOOKS")
+    assert cli.main(["list"], notebooks=notebooks) == 0
+    assert "02  Other" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("steps=5", ("steps", 5)), ("lr=2e-4", ("lr", 2e-4)), ("loss=hinge", ("loss", "hinge")),
+    ("betas=(0.5, 0.999)", ("betas", (0.5, 0.999))), ("flag=True", ("flag", True)), ("s='a=b'", ("s", "a=b")),
+])
+def test_parse_param_literals_then_strings(raw, expected):
+    assert cli.parse_param(raw) == expected
+
+
+def test_run_executes_with_parameters_profile_and_out_dir(notebooks, tmp_path, capsys):
+    assert cli.main(["run", "1", "--profile", "smoke", "-p", "steps=5", "-p", "name=grid"]) == 0
+    out = capsys.readouterr().out
+    (run_dir,) = (tmp_path / "runs" / "01_ring").iterdir()
+    assert run_dir.name.endswith("-smoke")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics == {"result": 10, "name": "grid", "profile": "smoke", "cwd": str(notebooks)}
+    assert (run_dir / "figures" / "ring.png").exists() and (run_dir / "01_ring.ipynb").exists()
+    assert str(run_dir / "01_ring.ipynb") in out and str(run_dir / "metrics.json") in out
+
+
+def test_run_passes_out_dir_only_when_declared(notebooks, tmp_path, capsys):
+    assert cli.main(["run", "02", "--profile", "smoke", "--out", str(tmp_path / "here")]) == 0
+    nb = nbformat.read(tmp_path / "here" / "02_other.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected == [] or "out_dir" not in injected[0].source
+    assert "(none written)" in capsys.readouterr().out
+
+
+def test_failing_cell_is_reported_without_traceback(notebooks, tmp_path, capsys):
+    assert cli.main(["run", "01", "--profile", "smoke", "-p", "steps=-1", "--out", str(tmp_path / "x")]) == 1
+    err = _error(capsys)
+    assert "AssertionError: steps must be >= 0" in err and str(tmp_path / "x" / "01_ring.ipynb") in err
+
+
+def test_unknown_chapter_lists_the_known_ones(notebooks, capsys):
+    assert cli.main(["run", "7"]) == 1
+    err = _error(capsys)
+    assert "unknown chapter '7'" in err and "01_ring, 02_other, 03_plain" in err
+
+
+def test_unknown_parameter_lists_the_declared_ones(notebooks, capsys):
+    assert cli.main(["run", "01", "--profile", "smoke", "-p", "lr=1"]) == 1
+    err = _error(capsys)
+    assert "no parameter 'lr'" in err and "steps, name, out_dir" in err
+
+
+def test_parameter_for_a_notebook_without_parameters_cell(notebooks, capsys):
+    assert cli.main(["run", "03", "--profile", "smoke", "-p", "a=1"]) == 1
+    assert "no cell tagged `parameters`" in _error(capsys)
+
+
+def test_malformed_parameter_says_name_equals_value(notebooks, capsys):
+    assert cli.main(["run", "01", "--profile", "smoke", "-p", "steps"]) == 1
+    assert "expected name=value" in _error(capsys)
+
+
+def test_unknown_profile_lists_the_profiles(notebooks, capsys):
+    assert cli.main(["run", "01", "--profile", "fast"]) == 1
+    assert "unknown profile 'fast'; use one of smoke, cpu, gpu" in _error(capsys)
+
+
+def test_missing_notebooks_folder_names_the_variable(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANTUT_NOTEBOOKS", str(tmp_path / "nope"))
+    assert cli.main(["list"]) == 1
+    assert "GANTUT_NOTEBOOKS" in _error(capsys)
+
+
+def test_usage_errors_exit_2(capsys):
+    assert cli.main([]) == 2
+    assert "usage: gantut" in capsys.readouterr().err
+
+
+def test_student_command_writes_student_versions(notebooks, tmp_path, capsys):
+    pytest.importorskip("nbgrader")
+    assert cli.main(["student", "02", "--out", str(tmp_path / "release")]) == 0
+    assert (tmp_path / "release" / "02_other.ipynb").exists()
+    assert "student version:" in capsys.readouterr().out
