@@ -256,3 +256,12 @@ def test_losses_return_scalars_and_keep_dtype():
         L.d_loss_ls(r, f), L.g_loss_ls(f),
     ]:
         assert out.shape == () and out.dtype == torch.float64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_penalties_on_cuda_with_a_cpu_generator():
+    D = Linear(torch.full((4,), 1.0)).cuda()  # ‖w‖ = 2
+    real, fake = torch.randn(6, 1, 2, 2, device="cuda"), torch.randn(6, 1, 2, 2, device="cuda")
+    gp = L.gradient_penalty(D, real, fake, generator=torch.Generator().manual_seed(0))
+    assert gp.device.type == "cuda" and gp.item() == pytest.approx(1.0, rel=1e-5)
+    assert L.r1_penalty(D, real, gamma=10.0).item() == pytest.approx(20.0, rel=1e-5)
