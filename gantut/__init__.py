@@ -10,3 +10,4 @@ from .config import (  # noqa: F401
     seed_everything,
     setup,
 )
+from .train import History, StopTraining, every, fit, run_path  # noqa: F401,E402
