@@ -210,7 +210,10 @@ def _cmd_list(args) -> int:
 
 def _cmd_run(args) -> int:
     profile = _check_profile(args.profile)
-    print(f"running chapter {args.chapter} with profile {profile} ...", flush=True)
+    path = resolve_chapter(args.chapter, args.notebooks)  # fail on user errors before announcing the run
+    for raw in args.param:
+        parse_param(raw)
+    print(f"running {path.stem} with profile {profile} ...", flush=True)
     res = run_chapter(args.chapter, profile, args.param, args.out, args.notebooks, args.timeout)
     print(f"executed notebook: {res.notebook}")
     print(f"figures:           {res.figures or '(none written)'}")
