@@ -1,0 +1,10 @@
+"""Check functions for graded notebook cells: they explain what is wrong, not just AssertionError.
+
+``core`` holds the building blocks and the loss/penalty checkers; each chapter family adds its
+checkers in a module of its own, re-exported here so notebooks write ``from gantut import grading``
+and ``grading.check_<thing>(student_fn)``.
+"""
+from .core import *  # noqa: F401,F403
+from .core import __all__ as _core_all
+
+__all__ = list(_core_all)
