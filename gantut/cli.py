@@ -150,8 +150,12 @@ class RunResult:
 
 def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (),
                 out: str | Path | None = None, nb_dir: str | Path | None = None,
-                timeout: int | None = None) -> RunResult:
-    """Execute a chapter headless (see the module docstring); ``params`` are ``"name=value"`` strings."""
+                timeout: int | None = None, inplace: bool = False) -> RunResult:
+    """Execute a chapter headless (see the module docstring); ``params`` are ``"name=value"`` strings.
+
+    ``inplace=True`` writes the executed notebook over the chapter itself (how the committed cpu-profile
+    outputs are refreshed); figures and metrics still go to the run folder.
+    """
     profile = _check_profile(profile)
     path = resolve_chapter(spec, nb_dir)
     values = dict(parse_param(p) for p in params)
@@ -170,13 +174,14 @@ def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (
     out_dir.mkdir(parents=True, exist_ok=True)
     if "out_dir" in declared and "out_dir" not in values:
         values["out_dir"] = str(out_dir)
-    executed = out_dir / path.name
+    executed = path if inplace else out_dir / path.name
 
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        with _environ(GANTUT_PROFILE=profile):
+        # text progress bars: widget bars saved without widget state show "model not found" later
+        with _environ(GANTUT_PROFILE=profile, GANTUT_PROGRESS="text"):
             papermill.execute_notebook(str(path), str(executed), parameters=values, kernel_name="python3",
                                        cwd=str(path.parent), progress_bar=False,
                                        execution_timeout=timeout)
@@ -185,10 +190,21 @@ def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (
             f"{path.stem} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
             f"the executed notebook, with the full traceback, is {executed}"
         ) from None
+    if inplace:
+        _strip_widget_state(executed)
     figures = out_dir / "figures"
     metrics = out_dir / "metrics.json"
     return RunResult(executed, out_dir, figures if figures.is_dir() else None,
                      metrics if metrics.is_file() else None)
+
+
+def _strip_widget_state(path: Path) -> None:
+    """Drop ``metadata.widgets`` (stale widget state) from an executed notebook."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    if nb.metadata.pop("widgets", None) is not None:
+        nbformat.write(nb, str(path))
 
 
 class ChapterFailed(Exception):
@@ -210,14 +226,20 @@ def _cmd_list(args) -> int:
 
 def _cmd_run(args) -> int:
     profile = _check_profile(args.profile)
-    path = resolve_chapter(args.chapter, args.notebooks)  # fail on user errors before announcing the run
+    specs = args.chapter
+    if specs == ["all"]:
+        specs = [p.stem for p in all_chapters(args.notebooks)]
+    paths = [resolve_chapter(s, args.notebooks) for s in specs]  # fail on user errors before any run
     for raw in args.param:
         parse_param(raw)
-    print(f"running {path.stem} with profile {profile} ...", flush=True)
-    res = run_chapter(args.chapter, profile, args.param, args.out, args.notebooks, args.timeout)
-    print(f"executed notebook: {res.notebook}")
-    print(f"figures:           {res.figures or '(none written)'}")
-    print(f"metrics:           {res.metrics or '(none written)'}")
+    if args.out and len(paths) > 1:
+        raise UserError("--out names one run folder; give one chapter, or leave --out out.")
+    for path in paths:
+        print(f"running {path.stem} with profile {profile}{' (in place)' if args.inplace else ''} ...", flush=True)
+        res = run_chapter(path.stem, profile, args.param, args.out, args.notebooks, args.timeout, args.inplace)
+        print(f"executed notebook: {res.notebook}")
+        print(f"figures:           {res.figures or '(none written)'}")
+        print(f"metrics:           {res.metrics or '(none written)'}")
     return 0
 
 
@@ -243,13 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_cmd_list)
 
     p = sub.add_parser("run", help="execute a chapter headless into runs/")
-    p.add_argument("chapter", help='a number ("01" or "1") or a notebook name')
+    p.add_argument("chapter", nargs="+", help='one or more chapters: a number ("01" or "1"), a notebook name, or "all"')
     p.add_argument("--profile", help="smoke | cpu | gpu (default: GANTUT_PROFILE, else gpu with CUDA, else cpu)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a parameter of the notebook's parameters cell (repeatable); "
                         "values are Python literals, anything else is a string")
     p.add_argument("--out", help="the run folder (default: runs/<chapter>/<timestamp>-<profile>/)")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: none)")
+    p.add_argument("--inplace", action="store_true",
+                   help="write the executed notebook over the chapter (refresh its committed outputs)")
     p.set_defaults(fn=_cmd_run)
 
     p = sub.add_parser("student", help="student versions (nbgrader: solutions stripped)")

@@ -145,3 +145,19 @@ def test_student_command_writes_student_versions(notebooks, tmp_path, capsys):
     assert cli.main(["student", "02", "--out", str(tmp_path / "release")]) == 0
     assert (tmp_path / "release" / "02_other.ipynb").exists()
     assert "student version:" in capsys.readouterr().out
+
+
+def test_run_inplace_refreshes_the_chapter_and_uses_text_progress(notebooks, tmp_path, capsys):
+    nbformat.write(_notebook("Env", "x = 1", "import os\nprint(os.environ['GANTUT_PROGRESS'], os.environ['GANTUT_PROFILE'])"),
+                   notebooks / "04_env.ipynb")
+    assert cli.main(["run", "04", "--profile", "cpu", "--inplace"]) == 0
+    nb = nbformat.read(notebooks / "04_env.ipynb", as_version=4)
+    assert nb.cells[-1].outputs[0]["text"] == "text cpu\n"  # executed outputs written over the chapter
+    assert "(in place)" in capsys.readouterr().out
+
+
+def test_run_all_and_out_with_several_chapters(notebooks, tmp_path, capsys):
+    assert cli.main(["run", "02", "03", "--out", str(tmp_path / "o"), "--profile", "smoke"]) == 1
+    assert "--out names one run folder" in _error(capsys)
+    assert cli.main(["run", "all", "--profile", "smoke", "-p", "steps=1"]) == 1  # 02 has no `steps`
+    assert "02_other has no parameter 'steps'" in _error(capsys)
