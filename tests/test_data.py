@@ -414,3 +414,12 @@ def test_image_data_batches():
     with pytest.raises(ValueError, match="no labels"):
         _toy(labels=False).batches(8, with_labels=True)
     assert "toy train: 2,000 images 1×2×2" in repr(data)
+
+
+def test_an_unreachable_mirror_fails_fast():
+    import time
+
+    t0 = time.perf_counter()
+    why = D._unreachable("http://gantut-no-such-host.invalid/mnist/", timeout=1.0)
+    assert why is not None and "gantut-no-such-host.invalid" in why
+    assert time.perf_counter() - t0 < 2.0
