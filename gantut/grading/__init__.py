@@ -8,3 +8,7 @@ from .core import *  # noqa: F401,F403
 from .core import __all__ as _core_all
 
 __all__ = list(_core_all)
+from .ch04_05 import *  # noqa: F401,F403,E402
+from .ch04_05 import __all__ as _ch04_05_all  # noqa: E402
+
+__all__ += list(_ch04_05_all)
