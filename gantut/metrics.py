@@ -14,7 +14,7 @@ import io
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -42,7 +42,7 @@ class ModeMetrics:
 
     def __str__(self) -> str:
         return (f"modes {self.modes}/{self.n_modes}, HQ {100 * self.hq:.1f}%, "
-                f"rKL {self.reverse_kl:.2f} [N={self.n}]")
+                f"rKL {'n/a (no HQ sample)' if math.isnan(self.reverse_kl) else f'{self.reverse_kl:.2f}'} [N={self.n}]")
 
 
 def _kl_to_uniform(counts: torch.Tensor | np.ndarray) -> float:

@@ -23,7 +23,6 @@ import time
 import warnings
 from unittest import mock
 
-import numpy as np
 import torch
 
 import pytorch_fid.inception as pfi
