@@ -16,7 +16,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dataset", choices=DATASETS)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=None, help="default: 30 (MNIST subset), 6 (Fashion)")
+    ap.add_argument("--epochs", type=int, default=None, help="default: 30 (MNIST subset), 4 (Fashion)")
     ap.add_argument("--out", default=None, help="default: data/classifiers/<dataset>_cnn.pt")
     args = ap.parse_args()
     model = train_classifier(args.dataset, seed=args.seed, epochs=args.epochs)
