@@ -190,21 +190,40 @@ def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (
             f"{path.stem} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
             f"the executed notebook, with the full traceback, is {executed}"
         ) from None
-    if inplace:
-        _strip_widget_state(executed)
+    tidy_outputs(executed)
     figures = out_dir / "figures"
     metrics = out_dir / "metrics.json"
     return RunResult(executed, out_dir, figures if figures.is_dir() else None,
                      metrics if metrics.is_file() else None)
 
 
-def _strip_widget_state(path: Path) -> None:
-    """Drop ``metadata.widgets`` (stale widget state) from an executed notebook."""
+def _collapse_stream(text: str) -> str:
+    """What a terminal shows of ``text``: on each line, only what follows the last carriage return."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def tidy_outputs(path: Path) -> None:
+    """Make an executed notebook read as a student sees it: consecutive stream outputs merged and
+    progress-bar redraws (``\r``) collapsed to their final state; stale ``metadata.widgets`` dropped."""
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
-    if nb.metadata.pop("widgets", None) is not None:
-        nbformat.write(nb, str(path))
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for out in cell.get("outputs", []):
+            if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                    and merged[-1]["name"] == out["name"]):
+                merged[-1]["text"] += out["text"]
+            else:
+                merged.append(out)
+        for out in merged:
+            if out.get("output_type") == "stream":
+                out["text"] = _collapse_stream(out["text"])
+        cell.outputs = merged
+    nbformat.write(nb, str(path))
 
 
 class ChapterFailed(Exception):

@@ -161,3 +161,18 @@ def test_run_all_and_out_with_several_chapters(notebooks, tmp_path, capsys):
     assert "--out names one run folder" in _error(capsys)
     assert cli.main(["run", "all", "--profile", "smoke", "-p", "steps=1"]) == 1  # 02 has no `steps`
     assert "02_other has no parameter 'steps'" in _error(capsys)
+
+
+def test_tidy_outputs_merges_streams_and_collapses_progress_redraws(tmp_path):
+    nb = _notebook("T", None, "pass")
+    nb.cells[-1].outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="bar  0%\r"),
+        nbformat.v4.new_output("stream", name="stderr", text="bar 50%\rbar 100%\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+    ]
+    nb.metadata["widgets"] = {"state": {}}
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    cli.tidy_outputs(tmp_path / "t.ipynb")
+    out = nbformat.read(tmp_path / "t.ipynb", as_version=4)
+    assert [o["text"] for o in out.cells[-1].outputs] == ["bar 100%\n", "done\n"]
+    assert "widgets" not in out.metadata
