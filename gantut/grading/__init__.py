@@ -12,3 +12,7 @@ from .ch04_05 import *  # noqa: F401,F403,E402
 from .ch04_05 import __all__ as _ch04_05_all  # noqa: E402
 
 __all__ += list(_ch04_05_all)
+from .ch03_06_07 import *  # noqa: F401,F403,E402
+from .ch03_06_07 import __all__ as _ch03_06_07_all  # noqa: E402
+
+__all__ += list(_ch03_06_07_all)
