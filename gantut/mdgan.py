@@ -34,10 +34,12 @@ __all__ = [
     "EPS",
     "simplex_vertices",
     "mixture_likelihood",
+    "mixture_log_likelihood",
     "mixture_max",
     "SimplexMixture",
     "d_loss_mdgan",
     "g_loss_mdgan",
+    "g_loss_mdgan_nonsaturating",
     "MDGANStep",
     "ScaledSigmoid",
     "Scale",
@@ -80,6 +82,11 @@ def mixture_likelihood(e: torch.Tensor, mu: torch.Tensor, sigma2: float = 0.25) 
 
     N(e; μ, σ²I) = (2πσ²)^(−d/2) exp(−‖e − μ‖² / (2σ²)), computed as a log-sum-exp for stability.
     """
+    return torch.exp(mixture_log_likelihood(e, mu, sigma2))
+
+
+def mixture_log_likelihood(e: torch.Tensor, mu: torch.Tensor, sigma2: float = 0.25) -> torch.Tensor:
+    """log L(e) by log-sum-exp: finite (≈ −‖e − μ_nearest‖²/2σ²) even where L itself underflows to 0."""
     if e.dim() != 2 or e.shape[1] != mu.shape[1]:
         raise ValueError(f"embeddings must be N×{mu.shape[1]} (one per sample), got shape {tuple(e.shape)}; "
                          "give D out_dim equal to the simplex dimension d.")
@@ -87,7 +94,7 @@ def mixture_likelihood(e: torch.Tensor, mu: torch.Tensor, sigma2: float = 0.25) 
     d, K = mu.shape[1], mu.shape[0]
     sq = torch.cdist(e, mu).pow(2) if e.shape[0] else e.new_zeros(0, K)
     log_n = -0.5 * d * math.log(2 * math.pi * sigma2) - sq / (2 * sigma2)
-    return torch.exp(torch.logsumexp(log_n, dim=1) - math.log(K))
+    return torch.logsumexp(log_n, dim=1) - math.log(K)
 
 
 def mixture_max(mu: torch.Tensor, sigma2: float = 0.25, starts: int = 64, iters: int = 200,
@@ -149,19 +156,34 @@ def g_loss_mdgan(L_fake: torch.Tensor, lam: float, eps: float = EPS) -> torch.Te
     return torch.log(eps + (lam - L_fake).clamp_min(0)).mean()
 
 
+def g_loss_mdgan_nonsaturating(logL_fake: torch.Tensor) -> torch.Tensor:
+    """A non-saturating alternative (not the paper's): L_G = −mean log L(D(G(z))), from log-likelihoods.
+
+    The paper's L_G = log(ε + λ − L) has gradient −∇L/(ε + λ − L) ≈ −∇L/λ, and ∇L = L·∇log L vanishes in the
+    mixture's tails (L ≈ 0): G stops learning once D has pushed its embeddings away (the seed's "vanishing
+    gradients"). ∇(−log L) stays of the order of the distance to the nearest mean there — the same change as
+    the non-saturating loss of the original GAN."""
+    return -logL_fake.mean()
+
+
 class MDGANStep:
     """One MD-GAN iteration: a D update on (real, fresh fakes), then a G update on fresh fakes.
 
     D must return N×d embeddings (d = ``mixture.d``). The returned scalars are ``loss_D``,
     ``loss_G``, and ``L_real`` / ``L_fake`` / ``lam`` (mean likelihoods of the two batches and λ),
     so the curves show real embeddings climbing to λ while fakes are pushed down.
+    ``g_loss="saturating"`` is the paper's G loss; ``"nonsaturating"`` uses
+    :func:`g_loss_mdgan_nonsaturating` (a gantut variant, not in the paper).
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
-                 z_dim: int, mixture: SimplexMixture | None = None, eps: float = EPS) -> None:
+                 z_dim: int, mixture: SimplexMixture | None = None, eps: float = EPS,
+                 g_loss: str = "saturating") -> None:
+        if g_loss not in ("saturating", "nonsaturating"):
+            raise ValueError(f"g_loss must be 'saturating' (the paper's) or 'nonsaturating', got {g_loss!r}.")
         self.G, self.D, self.opt_G, self.opt_D, self.z_dim = G, D, opt_G, opt_D, z_dim
         self.mixture = mixture or SimplexMixture()
-        self.eps = eps
+        self.eps, self.g_loss = eps, g_loss
 
     @property
     def state(self) -> dict:
@@ -170,12 +192,15 @@ class MDGANStep:
     def sample_z(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.z_dim, device=next(self.G.parameters()).device)
 
-    def _L(self, x: torch.Tensor) -> torch.Tensor:
+    def _logL(self, x: torch.Tensor) -> torch.Tensor:
         e = self.D(x)
         if e.shape[1] != self.mixture.d:
             raise ValueError(f"D returns {e.shape[1]}-d outputs but the simplex mixture has d={self.mixture.d}; "
                              f"build D with out_dim={self.mixture.d}.")
-        return self.mixture.likelihood(e)
+        return mixture_log_likelihood(e, self.mixture.mu.to(e), self.mixture.sigma2)
+
+    def _L(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self._logL(x))
 
     def __call__(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
         lam = self.mixture.lam
@@ -187,8 +212,9 @@ class MDGANStep:
         loss_D.backward()
         self.opt_D.step()
 
-        L_g = self._L(self.G(self.sample_z(len(real))))
-        loss_G = g_loss_mdgan(L_g, lam, self.eps)
+        logL_g = self._logL(self.G(self.sample_z(len(real))))
+        L_g = torch.exp(logL_g)
+        loss_G = g_loss_mdgan(L_g, lam, self.eps) if self.g_loss == "saturating" else g_loss_mdgan_nonsaturating(logL_g)
         self.opt_G.zero_grad(set_to_none=True)
         loss_G.backward()
         self.opt_G.step()

@@ -114,3 +114,28 @@ def test_mdgan_step_names_the_fix_for_a_wrong_embedding_size():
     step = mdgan.MDGANStep(G, D, torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters()), 2)
     with pytest.raises(ValueError, match="out_dim=9"):
         step(torch.randn(8, 2))
+
+
+def test_saturating_g_loss_vanishes_in_the_tails_and_the_nonsaturating_one_does_not():
+    m = mdgan.SimplexMixture(9, 0.25)
+    far = (3.0 * m.mu[:1]).clone().requires_grad_(True)  # 2 units beyond a vertex: L ~ exp(-8)·(peak)
+    (g_sat,) = torch.autograd.grad(mdgan.g_loss_mdgan(m.likelihood(far), m.lam), far)
+    far2 = far.detach().clone().requires_grad_(True)
+    (g_ns,) = torch.autograd.grad(
+        mdgan.g_loss_mdgan_nonsaturating(mdgan.mixture_log_likelihood(far2, m.mu, 0.25)), far2)
+    # -log L near one component is ‖e − μ‖²/2σ² + const: gradient (e − μ)/σ² = 2μ/0.25, norm 8
+    assert g_ns.norm().item() == pytest.approx(8.0, rel=1e-3)
+    assert g_sat.norm().item() < 1e-3 * g_ns.norm().item()
+
+
+def test_log_likelihood_is_finite_where_the_likelihood_underflows():
+    mu = mdgan.simplex_vertices(9).float()
+    e = torch.full((1, 9), 50.0)
+    assert mdgan.mixture_likelihood(e, mu).item() == 0.0
+    assert torch.isfinite(mdgan.mixture_log_likelihood(e, mu))
+
+
+def test_mdgan_step_rejects_unknown_g_loss():
+    G, D = mdgan.mdgan2d_G(), mdgan.mdgan2d_D()
+    with pytest.raises(ValueError, match="saturating"):
+        mdgan.MDGANStep(G, D, None, None, 2, g_loss="hinge")
