@@ -1,0 +1,277 @@
+"""The 2D experiment protocol shared by chapters 01, 03, 04, 05 and 07: train one technique on a
+Gaussian mixture for one seed, score it, repeat over seeds, print a table beside the published rows.
+
+Protocol (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018; REFERENCE M6): after training,
+**2,500 samples** from G (latent draw seeded by ``1000 + seed``); a sample is high quality (HQ) within
+3 σ of its nearest mode; a mode is captured if it is the nearest mode of at least one HQ sample;
+reverse KL of the HQ mode histogram to uniform (:func:`gantut.metrics.mode_metrics`). Several seeds,
+mean ± std (ddof 1).
+
+A technique is a function ``make_step(seed) -> (step, state)``: it builds the networks and optimisers
+for one seed (the global RNG is already seeded with ``seed``) and returns the step for
+:func:`gantut.fit` and the state ``{"G": G, "D": D, "opt_G": ..., ...}``. ``state["G"]`` is sampled
+with z ~ N(0, I) of size ``step.z_dim``::
+
+    def vanilla(seed):
+        G, D = nets.mlp2d_G(), nets.mlp2d_D()
+        step = GANStep(G, D, Adam(G.parameters(), 1e-3, betas=(0.5, 0.999)),
+                       Adam(D.parameters(), 1e-3, betas=(0.5, 0.999)), z_dim=2)
+        return step, step.state
+
+    res = run_2d(vanilla, data.ring(), seed=0, steps=2000, snapshot_every=500)
+    print(res.metrics)                                  # modes k/8, HQ %, rKL [N=2500]
+    table = compare_2d({"vanilla GAN": vanilla}, data.ring(), seeds=[0, 1, 2], steps=2000)
+    table                                               # a markdown table in a notebook
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from . import config, metrics
+from .gan import generate
+from .train import History, every, fit, load_checkpoint, save_checkpoint
+
+__all__ = ["N_EVAL", "REFERENCE_ROWS", "Result", "Table", "compare_2d", "lr_decay", "reference_rows", "run_2d"]
+
+N_EVAL = 2500  # samples scored per run (VEEGAN / PacGAN)
+
+MakeStep = Callable[[int], "tuple[Callable[[torch.Tensor], Mapping[str, Any]], Mapping[str, Any]]"]
+
+# Published rows (REFERENCE M6): (method, source, mixture, modes, HQ %, reverse KL). Their own networks,
+# budgets and spreads (VEEGAN: mean of 5 runs; PacGAN: mean ± standard error of 10 runs).
+REFERENCE_ROWS: list[tuple[str, str, str, str, str, str]] = [
+    ("GAN", "VEEGAN Table 1", "ring8", "1", "99.3", ""),
+    ("Unrolled GAN", "VEEGAN Table 1", "ring8", "7.6", "35.6", ""),
+    ("VEEGAN", "VEEGAN Table 1", "ring8", "8", "52.9", ""),
+    ("GAN", "PacGAN Table 1 (± s.e.)", "ring8", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
+    ("PacGAN4", "PacGAN Table 1 (± s.e.)", "ring8", "7.8 ± 0.1", "95.9 ± 1.4", "0.07 ± 0.02"),
+    ("GAN", "VEEGAN Table 1", "grid25", "3.3", "0.5", ""),
+    ("Unrolled GAN", "VEEGAN Table 1", "grid25", "23.6", "16", ""),
+    ("VEEGAN", "VEEGAN Table 1", "grid25", "24.6", "40", ""),
+    ("GAN", "PacGAN Table 1 (± s.e.)", "grid25", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
+    ("PacGAN4", "PacGAN Table 1 (± s.e.)", "grid25", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01"),
+]
+
+
+def reference_rows(mixture: str) -> list[tuple[str, str, str, str, str, str]]:
+    """The published rows for ``"ring8"`` or ``"grid25"`` (empty for other mixtures)."""
+    return [r for r in REFERENCE_ROWS if r[2] == mixture]
+
+
+@dataclass
+class Result:
+    """One run: final :class:`~gantut.metrics.ModeMetrics` on ``N_EVAL`` samples, the snapshots
+    ``[(step, points)]``, the training :class:`~gantut.train.History`, wall-clock ``seconds`` of training,
+    the scored ``samples``, and ``state`` (the trained models; ``None`` when loaded from a cache)."""
+
+    metrics: metrics.ModeMetrics
+    snaps: list[tuple[int, torch.Tensor]]
+    history: History
+    seconds: float
+    samples: torch.Tensor
+    seed: int
+    steps: int
+    state: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return f"seed {self.seed}, {self.steps} steps: {self.metrics} ({self.seconds:.0f} s)"
+
+    def to_payload(self) -> dict:
+        m = self.metrics
+        return {"metrics": [m.modes, m.n_modes, m.hq, m.reverse_kl, m.n, m.n_std],
+                "snap_steps": [s for s, _ in self.snaps], "snap_points": [p for _, p in self.snaps],
+                "history": self.history.state_dict(), "seconds": self.seconds, "samples": self.samples,
+                "seed": self.seed, "steps": self.steps}
+
+    @classmethod
+    def from_payload(cls, p: Mapping) -> "Result":
+        modes, n_modes, hq, rkl, n, n_std = p["metrics"]
+        h = History()
+        h.load_state_dict(p["history"])
+        return cls(metrics.ModeMetrics(int(modes), int(n_modes), float(hq), float(rkl), int(n), float(n_std)),
+                   list(zip(p["snap_steps"], p["snap_points"])), h, float(p["seconds"]), p["samples"],
+                   int(p["seed"]), int(p["steps"]))
+
+
+def _optimizers(state: Mapping[str, Any]) -> list[torch.optim.Optimizer]:
+    return [v for v in state.values() if isinstance(v, torch.optim.Optimizer)]
+
+
+def lr_decay(state: Mapping[str, Any], steps: int, fraction: float) -> every:
+    """A callback that decays every optimiser's learning rate in ``state`` linearly to 0 over the last
+    ``fraction`` of ``steps`` (the "train longer, then decay" recipe of scripts/table_2d.py)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"lr_decay fraction must be in (0, 1], got {fraction}.")
+    opts = _optimizers(state)
+    base = [[g["lr"] for g in o.param_groups] for o in opts]
+    start = int(steps * (1 - fraction))
+
+    def fn(loop):
+        if loop.step >= start:
+            f = max(0.0, 1 - (loop.step - start) / max(1, steps - start))
+            for o, lrs in zip(opts, base):
+                for g, lr in zip(o.param_groups, lrs):
+                    g["lr"] = lr * f
+        return None
+
+    return every(1, fn, at_end=False)
+
+
+def _z_dim(step: Any, state: Mapping[str, Any], z_dim: int | None) -> int:
+    if z_dim is not None:
+        return int(z_dim)
+    for obj in (step, state.get("G")):
+        if getattr(obj, "z_dim", None) is not None:
+            return int(obj.z_dim)
+    raise ValueError("run_2d cannot tell G's latent size: give the step a `z_dim` attribute or pass z_dim=.")
+
+
+def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch_size: int = 256, *,
+           snapshot_every: int | None = None, n_snap: int = 1000, n_eval: int = N_EVAL, z_dim: int | None = None,
+           batch_multiple: int | None = None, decay: float = 0.0, cache: str | Path | None = None,
+           progress: bool = False, desc: str | None = None) -> Result:
+    """Train ``make_step(seed)`` on ``mixture`` for ``steps`` steps and score ``n_eval`` samples.
+
+    Seeding: the global RNGs get ``seed`` before ``make_step`` (weights, latents); the real batches come
+    from their own generator seeded ``seed``; the scored latents from one seeded ``1000 + seed``, the
+    snapshot latents from one seeded ``seed`` (the same z at every snapshot).
+
+    batch_multiple : real samples per step = ``batch_size × batch_multiple``; default ``step.n_critic``
+        (GANStep splits the batch into one chunk per critic update).
+    decay : if > 0, learning rates decay linearly to 0 over that final fraction of training (:func:`lr_decay`).
+    snapshot_every : also keep ``n_snap`` generated points at step 0, every n steps and at the end.
+    cache : a ``.pt`` path: if it exists the Result is loaded from it (``state`` is then None),
+        otherwise it is written there after training. Key the name by everything that changes the run
+        (e.g. ``gantut.run_path("01", "vanilla", mixture="ring8", seed=0, steps=2000)``).
+    """
+    if cache is not None and Path(cache).exists():
+        payload = load_checkpoint(cache)
+        if payload.get("gantut_run_2d") != 1 or payload["seed"] != seed or payload["steps"] != steps:
+            raise RuntimeError(f"{cache} does not hold run_2d(seed={seed}, steps={steps}); delete it or use another path.")
+        return Result.from_payload(payload)
+    config.seed_everything(seed)
+    step, state = make_step(seed)
+    state = dict(state)
+    if "G" not in state:
+        raise ValueError(f"make_step must return (step, state) with state['G'] the generator; got keys {sorted(state)}.")
+    G, zd = state["G"], _z_dim(step, state, z_dim)
+    mult = batch_multiple or int(getattr(step, "n_critic", 1))
+    dev = next(G.parameters()).device
+    source = mixture.batches(batch_size * mult, generator=torch.Generator().manual_seed(seed), device=dev)
+    snaps: list[tuple[int, torch.Tensor]] = []
+    callbacks = []
+    if snapshot_every:
+        def snapshot(loop):
+            snaps.append((loop.step, generate(G, n_snap, zd, generator=torch.Generator().manual_seed(seed))))
+        callbacks.append(every(snapshot_every, snapshot, at_start=True))
+    if decay:
+        callbacks.append(lr_decay(state, steps, decay))
+    t0 = time.perf_counter()
+    history = fit(step, source, steps, state=state, callbacks=callbacks, progress=progress,
+                  desc=desc or f"{mixture.name} seed {seed}")
+    seconds = time.perf_counter() - t0
+    samples = generate(G, n_eval, zd, generator=torch.Generator().manual_seed(1000 + seed))
+    res = Result(metrics.mode_metrics(samples, mixture), snaps, history, seconds, samples, seed, steps, state)
+    if cache is not None:
+        save_checkpoint(cache, {**res.to_payload(), "gantut_run_2d": 1})
+    return res
+
+
+def _mean_std(values: Sequence[float], digits: int) -> str:
+    """``mean ± std`` (ddof 1) over the finite values; ``(k/n)`` appended when some were NaN."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = v[np.isfinite(v)]
+    if len(ok) == 0:
+        return "n/a"
+    std = float(ok.std(ddof=1)) if len(ok) > 1 else 0.0
+    s = f"{ok.mean():.{digits}f} ± {std:.{digits}f}"
+    return s if len(ok) == len(v) else f"{s} ({len(ok)}/{len(v)} runs)"
+
+
+@dataclass
+class Table:
+    """What :func:`compare_2d` returns: ``results[name]`` is the list of :class:`Result` (one per seed).
+
+    ``rows()`` gives one dict per technique (strings ``mean ± std``); ``markdown()`` the table with the
+    published rows under it; in a notebook the object displays as that table.
+    """
+
+    results: dict[str, list[Result]]
+    mixture: str
+    steps: int
+    batch_size: int
+    reference: bool = True
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for name, rs in self.results.items():
+            ms = [r.metrics for r in rs]
+            out.append({
+                "technique": name, "seeds": len(rs),
+                "modes": _mean_std([m.modes for m in ms], 1), "n_modes": ms[0].n_modes,
+                "hq": _mean_std([100 * m.hq for m in ms], 1),
+                "reverse_kl": _mean_std([m.reverse_kl for m in ms], 2),
+                "all_modes": sum(m.modes == m.n_modes for m in ms),
+                "seconds": _mean_std([r.seconds for r in rs], 0),
+                "per_seed": ", ".join(f"{m.modes}/{100 * m.hq:.0f}%" for m in ms),
+            })
+        return out
+
+    def mean(self, name: str, key: str) -> float:
+        """Mean over seeds of ``modes``, ``hq`` (a fraction) or ``reverse_kl`` for one technique."""
+        return float(np.nanmean([getattr(r.metrics, key) for r in self.results[name]]))
+
+    def markdown(self) -> str:
+        n = next(iter(self.results.values()))[0].metrics.n if self.results else N_EVAL
+        lines = [f"**{self.mixture}**: {self.steps} steps, batch {self.batch_size}, N = {n} samples per run, "
+                 "mean ± std (ddof 1) over seeds; HQ = within 3 σ of the nearest mode.", "",
+                 "| technique | seeds | modes | HQ % | reverse KL | runs with all modes | per seed (modes/HQ) | s / run |",
+                 "|---|---|---|---|---|---|---|---|"]
+        for r in self.rows():
+            lines.append(f"| {r['technique']} | {r['seeds']} | {r['modes']} | {r['hq']} | {r['reverse_kl']} | "
+                         f"{r['all_modes']}/{r['seeds']} | {r['per_seed']} | {r['seconds']} |")
+        refs = reference_rows(self.mixture) if self.reference else []
+        for method, source, _, modes, hq, rkl in refs:
+            lines.append(f"| *{method} — published, {source}* | | {modes} | {hq} | {rkl or '—'} | | | |")
+        if refs:
+            lines += ["", "*Published rows*: their own networks, budgets and run counts (VEEGAN: 5 runs; PacGAN: "
+                      "10 runs, ± standard error; PacGAN's GAN uses 4×400 BN+ReLU G and a maxout D). Targets, not "
+                      "the same setup."]
+        return "\n".join(lines)
+
+    __str__ = markdown
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def compare_2d(techniques: Mapping[str, MakeStep], mixture, seeds: Sequence[int] = (0, 1, 2), steps: int = 2000,
+               batch_size: int = 256, *, reference: bool = True, cache_dir: str | Path | None = None,
+               verbose: bool = True, **run_kw: Any) -> Table:
+    """Run every technique over ``seeds`` with :func:`run_2d` (same mixture, steps, batch, N) and tabulate.
+
+    ``run_kw`` goes to :func:`run_2d` (``snapshot_every``, ``decay``, ``z_dim``...). ``cache_dir``: each
+    run is cached as ``<cache_dir>/<technique>-<mixture>-s<seed>-n<steps>-b<batch>.pt``. With ``verbose`` one
+    line per finished run is printed. Returns a :class:`Table`.
+    """
+    if not techniques:
+        raise ValueError("compare_2d needs at least one technique: {'name': make_step}.")
+    results: dict[str, list[Result]] = {}
+    for name, make_step in techniques.items():
+        results[name] = []
+        for seed in seeds:
+            cache = None
+            if cache_dir is not None:
+                slug = "".join(c if c.isalnum() else "_" for c in name)
+                cache = Path(cache_dir) / f"{slug}-{mixture.name}-s{seed}-n{steps}-b{batch_size}.pt"
+            res = run_2d(make_step, mixture, seed, steps, batch_size, cache=cache, **run_kw)
+            results[name].append(res)
+            if verbose:
+                print(f"{name} | {mixture.name} | {res}", flush=True)
+    return Table(results, mixture.name, steps, batch_size, reference)

@@ -1,0 +1,130 @@
+"""gantut.experiments2d: the 2D protocol runner, on samplers whose scores are known by hand."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gantut import data, experiments2d as ex, nets
+from gantut.gan import GANStep
+
+
+class ModeSampler(nn.Module):
+    """z -> exactly one mixture centre: centre ⌊Φ(z₀)·K⌋ (uniform over the K modes), or always ``only``."""
+
+    def __init__(self, centers, only=None):
+        super().__init__()
+        self.register_buffer("centers", centers.clone())
+        self.w = nn.Parameter(torch.zeros(1))  # something for the optimiser and the device lookup
+        self.only = only
+        self.z_dim = 2
+
+    def forward(self, z):
+        K = len(self.centers)
+        if self.only is not None:
+            k = torch.full((len(z),), self.only, dtype=torch.long)
+        else:
+            k = (torch.special.ndtr(z[:, 0]) * K).long().clamp(0, K - 1)
+        return self.centers[k] + 0 * self.w
+
+
+def fixed(mixture, only=None):
+    """A 'technique' that does not train: its G is a fixed sampler of the centres."""
+    def make_step(seed):
+        G = ModeSampler(mixture.centers, only)
+        opt = torch.optim.SGD(G.parameters(), lr=0.1)
+        return (lambda x: {"loss_D": 0.0, "loss_G": 0.0}), {"G": G, "opt_G": opt}
+    return make_step
+
+
+def vanilla(seed):
+    G, D = nets.mlp2d_G(z_dim=2, hidden=16), nets.mlp2d_D(hidden=16)
+    step = GANStep(G, D, torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3), z_dim=2)
+    return step, step.state
+
+
+def test_perfect_sampler_scores_all_modes_full_hq():
+    grid = data.grid()
+    res = ex.run_2d(fixed(grid), grid, seed=0, steps=3)
+    m = res.metrics
+    assert (m.modes, m.n_modes, m.n) == (25, 25, 2500)
+    assert m.hq == 1.0
+    assert 0 <= m.reverse_kl < 0.02  # near-uniform histogram of 2,500 draws over 25 modes
+
+
+def test_one_mode_sampler_scores_one_and_ln_K():
+    ring = data.ring()
+    m = ex.run_2d(fixed(ring, only=3), ring, seed=0, steps=3).metrics
+    assert (m.modes, m.hq) == (1, 1.0)
+    assert m.reverse_kl == pytest.approx(math.log(8))
+
+
+def test_snapshots_history_and_determinism():
+    ring = data.ring()
+    a = ex.run_2d(vanilla, ring, seed=1, steps=20, batch_size=32, snapshot_every=10, n_snap=50)
+    assert [s for s, _ in a.snaps] == [0, 10, 20]
+    assert a.snaps[0][1].shape == (50, 2) and a.samples.shape == (2500, 2)
+    assert len(a.history["loss_D"]) == 20 and a.seconds > 0 and a.state is not None
+    b = ex.run_2d(vanilla, ring, seed=1, steps=20, batch_size=32)
+    assert torch.equal(a.samples, b.samples)  # same seed, same run
+    c = ex.run_2d(vanilla, ring, seed=2, steps=20, batch_size=32)
+    assert not torch.equal(a.samples, c.samples)
+
+
+def test_cache_round_trip(tmp_path):
+    ring = data.ring()
+    path = tmp_path / "run.pt"
+    a = ex.run_2d(vanilla, ring, seed=0, steps=10, batch_size=32, snapshot_every=5, cache=path)
+    assert path.exists()
+    b = ex.run_2d(vanilla, ring, seed=0, steps=10, batch_size=32, snapshot_every=5, cache=path)
+    assert b.state is None and str(b.metrics) == str(a.metrics) and b.seconds == a.seconds
+    assert (b.metrics.modes, b.metrics.hq) == (a.metrics.modes, a.metrics.hq)
+    assert torch.equal(b.samples, a.samples) and [s for s, _ in b.snaps] == [0, 5, 10]
+    assert b.history["loss_G"] == a.history["loss_G"]
+    with pytest.raises(RuntimeError, match="does not hold"):
+        ex.run_2d(vanilla, ring, seed=1, steps=10, cache=path)
+
+
+def test_lr_decay_reaches_zero_linearly():
+    ring = data.ring()
+    seen = []
+
+    def make_step(seed):
+        step, state = fixed(ring)(seed)
+        opt = state["opt_G"]
+        return (lambda x: (seen.append(opt.param_groups[0]["lr"]), {"loss_G": 0.0})[1]), state
+
+    ex.run_2d(make_step, ring, seed=0, steps=10, decay=0.5)
+    # lr used at steps 1..10: full for the first half, then 0.1 * (1 - (s - 5)/5) after step s >= 5
+    assert seen == pytest.approx([0.1] * 6 + [0.08, 0.06, 0.04, 0.02])
+
+
+def test_compare_table_rows_and_reference():
+    ring = data.ring()
+    t = ex.compare_2d({"perfect": fixed(ring), "one mode": fixed(ring, only=0)}, ring, seeds=[0, 1], steps=2,
+                      verbose=False)
+    rows = {r["technique"]: r for r in t.rows()}
+    assert rows["perfect"]["modes"] == "8.0 ± 0.0" and rows["perfect"]["hq"] == "100.0 ± 0.0"
+    assert rows["one mode"]["modes"] == "1.0 ± 0.0" and rows["one mode"]["all_modes"] == 0
+    assert rows["one mode"]["reverse_kl"] == f"{math.log(8):.2f} ± 0.00"
+    assert t.mean("perfect", "modes") == 8.0
+    md = t.markdown()
+    assert "PacGAN4 — published" in md and "VEEGAN — published" in md and "N = 2500" in md
+    assert "grid25" not in md
+    assert t._repr_markdown_() == md
+
+
+def test_mean_std_skips_nan_and_says_so():
+    assert ex._mean_std([1.0, 3.0], 1) == "2.0 ± 1.4"
+    assert ex._mean_std([1.0, float("nan")], 2) == "1.00 ± 0.00 (1/2 runs)"
+    assert ex._mean_std([float("nan")], 2) == "n/a"
+
+
+def test_errors_name_the_fix():
+    ring = data.ring()
+    with pytest.raises(ValueError, match="state\\['G'\\]"):
+        ex.run_2d(lambda s: (lambda x: {}, {"D": nn.Linear(2, 1)}), ring, steps=1)
+    with pytest.raises(ValueError, match="z_dim"):
+        ex.run_2d(lambda s: (lambda x: {}, {"G": nn.Linear(2, 2)}), ring, steps=1)
+    with pytest.raises(ValueError, match="at least one"):
+        ex.compare_2d({}, ring)
