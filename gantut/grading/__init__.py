@@ -16,3 +16,7 @@ from .ch03_06_07 import *  # noqa: F401,F403,E402
 from .ch03_06_07 import __all__ as _ch03_06_07_all  # noqa: E402
 
 __all__ += list(_ch03_06_07_all)
+from .ch01_02 import *  # noqa: F401,F403,E402
+from .ch01_02 import __all__ as _ch01_02_all  # noqa: E402
+
+__all__ += list(_ch01_02_all)
