@@ -231,11 +231,15 @@ class DRS:
     gamma_q : γ = the ``gamma_q``-th percentile (0-100 scale) of F in each batch; ``None`` gives γ = 0
         (exact rejection sampling, p = e^Δ); a float ``gamma`` fixes γ instead.
     burn_in : samples used to estimate D̃*_M before sampling.
+    rule : ``"eq8"`` (the paper) or ``"squashed"``: seed 002's rule, accept with σ(D̃(x)) (for comparison).
     """
 
     def __init__(self, G: nn.Module, logit_fn: Callable, z_dim: int, *, epsilon: float = 1e-8,
                  gamma_q: float | None = 95.0, gamma: float | None = None, burn_in: int = 10000,
-                 batch_size: int = 1000) -> None:
+                 batch_size: int = 1000, rule: str = "eq8") -> None:
+        if rule not in ("eq8", "squashed"):
+            raise ValueError(f"rule is 'eq8' (Azadi et al. Eq. 8) or 'squashed' (σ(D̃)), got {rule!r}.")
+        self.rule = rule
         if gamma is not None and gamma_q is not None:
             raise ValueError("give either gamma_q (a percentile of F per batch) or a fixed gamma, not both; "
                              "set gamma_q=None to fix gamma.")
@@ -252,6 +256,8 @@ class DRS:
     def accept_probs(self, logits: torch.Tensor) -> tuple[torch.Tensor, float]:
         """Update D̃*_M online with this batch, then p = σ(F̂) for every logit; returns (p, γ)."""
         logits = logits.double()
+        if self.rule == "squashed":
+            return squashed_acceptance(logits), 0.0
         self.D_M = max(self.D_M if self.D_M is not None else -math.inf, float(logits.max()))
         F0 = f_hat(logits, self.D_M, self.epsilon, 0.0)
         if self.gamma_q is not None:
@@ -267,9 +273,9 @@ class DRS:
         from .gan import generate
 
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        if self.D_M is None:
+        if self.D_M is None and self.rule == "eq8":
             self.estimate_max(generator)
-        start_M = float(self.D_M)
+        start_M = float(self.D_M) if self.D_M is not None else math.nan
         max_draws = max_draws or 100 * n
         dev = next(self.G.parameters()).device
         accepted, rejected, probs, gammas, drawn = [], [], [], [], 0
@@ -296,5 +302,5 @@ class DRS:
         if extra:
             last_keep_idx = torch.nonzero(keep).reshape(-1)
             drawn -= len(x) - 1 - int(last_keep_idx[len(last_keep_idx) - 1 - extra])
-        return DRSResult(acc[:n], drawn, start_M, float(self.D_M),
+        return DRSResult(acc[:n], drawn, start_M, float(self.D_M) if self.D_M is not None else math.nan,
                          torch.cat(rejected) if rejected else None, torch.cat(probs), gammas)

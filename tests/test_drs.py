@@ -127,6 +127,14 @@ def test_affine_head_recovers_the_log_density_ratio():
     assert model.head.bias.item() == pytest.approx(-2.0, abs=0.3)
 
 
+def test_squashed_rule_accepts_with_sigmoid_of_the_logit():
+    s = drs.DRS(_Const(), lambda x: x[:, 0], 2, rule="squashed")
+    p, gamma = s.accept_probs(torch.tensor([0.0, 2.0]))
+    assert gamma == 0.0 and torch.allclose(p, torch.sigmoid(torch.tensor([0.0, 2.0], dtype=torch.float64)))
+    res = s.sample(100, torch.Generator().manual_seed(0))
+    assert len(res.accepted) == 100 and 0.3 < res.acceptance_rate < 0.7  # E σ(x_0), x_0 ~ N(0, 1): 1/2
+
+
 def test_acceptance_checker_accepts_reference_and_names_mistakes():
     grading.check_acceptance_probability(lambda l, M, e, g: drs.acceptance_probability(l, M, e, g))
     with pytest.raises(GradingError, match="σ"):
