@@ -155,9 +155,14 @@ def _job(args):
 
 
 def _fmt(values, digits):
+    """mean ± std (ddof 1); NaN values (reverse KL of a run without any HQ sample) are left out and counted."""
     v = torch.tensor(values, dtype=torch.float64)
-    std = float(v.std()) if len(v) > 1 else 0.0
-    return f"{float(v.mean()):.{digits}f} ± {std:.{digits}f}"
+    ok = v[torch.isfinite(v)]
+    if len(ok) == 0:
+        return "n/a"
+    std = float(ok.std()) if len(ok) > 1 else 0.0
+    note = f" ({len(ok)}/{len(v)} runs)" if len(ok) < len(v) else ""
+    return f"{float(ok.mean()):.{digits}f} ± {std:.{digits}f}{note}"
 
 
 def main(argv=None) -> None:
@@ -168,6 +173,8 @@ def main(argv=None) -> None:
     p.add_argument("--only", default="", help="comma-separated substrings: run only matching techniques")
     p.add_argument("--mixtures", default="ring8,grid25")
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--render-only", action="store_true",
+                   help="write the table from the cached runs only (rows with missing seeds show fewer seeds)")
     p.add_argument("--out", default=None, help="output stem (default docs/results_2d, runs/table_2d_quick with --quick)")
     a = p.parse_args(argv)
     if a.quick:
@@ -187,7 +194,7 @@ def main(argv=None) -> None:
                 path = _cache_path(cache, t, mix, seed, steps)
                 if path.exists():
                     results.append(json.loads(path.read_text()))
-                else:
+                elif not a.render_only:
                     todo.append((t, mix, seed, steps, str(path)))
     print(f"{len(results)} runs cached, {len(todo)} to train ({a.jobs} process(es))", flush=True)
     if a.jobs > 1 and todo:
@@ -245,6 +252,14 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
     for name, mix, modes, hq, rkl in REFERENCE_ROWS:
         if mix in mixtures:
             lines.append(f"| *{name}* | {mix} | published | | {modes} | {hq} | {rkl} | | | |")
+    short = [f"{r['technique']} on {r['mixture']} ({r['n_seeds']} of {a.seeds} seeds)" for r in rows
+             if r["n_seeds"] < a.seeds]
+    done = {(r["technique"], r["mixture"]) for r in rows}
+    missing = [f"{t} on {m}" for t in techniques for m in mixtures
+               if (t, m) not in done and m in TECHNIQUES[t].get("mixtures", [m])]
+    if short or missing:
+        lines += ["", "**Incomplete:** " + "; ".join(short + [f"{x} (no run yet)" for x in missing]) + ". Rerun the "
+                  "command to complete them (finished runs are cached in runs/table_2d/ and kept)."]
     lines += ["", "Published rows use their own networks, budgets and spreads (PacGAN: mean ± standard error over "
               "10 runs); they are the targets, not comparable setups.", "",
               "## How the best recipes were chosen (single tuning runs, not recomputed by this script)", ""]
