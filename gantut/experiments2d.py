@@ -257,7 +257,8 @@ def compare_2d(techniques: Mapping[str, MakeStep], mixture, seeds: Sequence[int]
     """Run every technique over ``seeds`` with :func:`run_2d` (same mixture, steps, batch, N) and tabulate.
 
     ``run_kw`` goes to :func:`run_2d` (``snapshot_every``, ``decay``, ``z_dim``...). ``cache_dir``: each
-    run is cached as ``<cache_dir>/<technique>-<mixture>-s<seed>-n<steps>-b<batch>.pt``. With ``verbose`` one
+    run is cached as ``<cache_dir>/<technique>-<mixture>-s<seed>-n<steps>-b<batch>.pt`` (nothing else enters the
+    name: rename the technique, or use another folder, when its hyperparameters change). With ``verbose`` one
     line per finished run is printed. Returns a :class:`Table`.
     """
     if not techniques:
