@@ -38,7 +38,7 @@ from .callbacks import BestCheckpointDecay
 from .gan import GANStep, generate
 from .train import History, every, fit, load_checkpoint, run_path
 
-__all__ = ["RECIPES", "Trained", "build", "load_or_train", "fid_test", "Z_DIM"]
+__all__ = ["RECIPES", "Trained", "build", "load_or_train", "chapter02", "fid_test", "Z_DIM"]
 
 Z_DIM = 100
 
@@ -134,3 +134,18 @@ def load_or_train(name: str, steps: int, seed: int = 0, batch_size: int = 64, *,
                   desc=f"MNIST {name} seed {seed}", progress=progress)
     seconds = history.last("train_seconds") if "train_seconds" in history else float("nan")
     return Trained(name, step.G, step.D, step, history, Path(path), seconds, loaded)
+
+
+def chapter02(recipe: str = "vanilla", steps: int = 1500, seed: int = 0, n_eval: int = 1000,
+              eval_every: int | None = None, batch_size: int = 64) -> Trained:
+    """Chapter 02's own run of ``recipe`` (``"vanilla"`` or ``"bn"``), loaded from its checkpoint when chapter 02
+    has run with the same arguments, else trained the same way (:func:`gantut.experiments_mnist.train` with
+    FID and sample grids every ``eval_every`` steps; chapter 02's default is ``steps // 6`` in the cpu profile).
+    """
+    from . import experiments_mnist as em
+
+    eval_every = eval_every or max(1, steps // config.by_profile(smoke=2, cpu=6, gpu=10))
+    run = em.train(recipe, lambda s: build(recipe, s), "mnist", seed, steps, batch_size, eval_every=eval_every,
+                   n_eval=n_eval, key=RECIPES[recipe])
+    return Trained(f"{recipe} (chapter 02)", run.step.G, run.step.D, run.step, run.history,
+                   config.runs_dir() / "checkpoints" / "images" / "mnist", run.seconds, run.loaded)
