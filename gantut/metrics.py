@@ -8,6 +8,7 @@ definitions, the small-N bias of FID, and the agreement check between the two In
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import io
@@ -488,14 +489,13 @@ def reference_key(dataset: str, split: str, source: str, n: int, features: str,
     return f"{dataset}-{split}-{n}-{features.replace(':', '_')}-" + hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
+@functools.lru_cache(maxsize=4)
 def _load_dataset(dataset: str, split: str):
+    """``gantut.data.load``, once per process: reference statistics need the data's ``source`` for
+    their cache key even when the statistics are cached, and reloading printed the source each time."""
     from . import data
 
-    loaders = {"mnist": data.load_mnist, "fashion": data.load_fashion_mnist,
-               "fashion_mnist": data.load_fashion_mnist, "fashion-mnist": data.load_fashion_mnist}
-    if dataset not in loaders:
-        raise ValueError(f"reference_stats knows datasets {sorted(loaders)}, got {dataset!r}.")
-    return loaders[dataset](split=split)
+    return data.load(dataset, split=split)
 
 
 def reference_stats(dataset: str = "mnist", split: str = "test", n: int | None = 10000,

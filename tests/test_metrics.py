@@ -285,3 +285,15 @@ def test_mode_metrics_str_says_when_there_is_no_hq_sample():
     from gantut.metrics import ModeMetrics
 
     assert str(ModeMetrics(0, 8, 0.0, float("nan"), 2500)) == "modes 0/8, HQ 0.0%, rKL n/a (no HQ sample) [N=2500]"
+
+
+def test_reference_stats_loads_the_dataset_once_per_process(tmp_path, monkeypatch, capsys):
+    from gantut import metrics
+
+    monkeypatch.setenv("GANTUT_OFFLINE", "1")
+    monkeypatch.setenv("GANTUT_RUNS", str(tmp_path))
+    metrics._load_dataset.cache_clear()
+    a = metrics.reference_stats("mnist", "test", n=200)
+    b = metrics.reference_stats("mnist", "test", n=200)
+    assert capsys.readouterr().out.count("MNIST test:") == 1
+    assert (a.mu == b.mu).all() and a.n == b.n == 200
