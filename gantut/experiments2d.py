@@ -247,6 +247,9 @@ class Table:
 
     __str__ = markdown
 
+    def __repr__(self) -> str:  # the table, not every seed's tensors (a notebook's text/plain fallback)
+        return self.markdown()
+
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
