@@ -24,7 +24,26 @@ LOSSES: dict[str, tuple[Callable, Callable]] = {
 }
 
 
-class GANStep:
+class AdversarialStep:
+    """What every GAN step shares: G and D with their optimisers, the state :func:`gantut.fit`
+    checkpoints, and latents z ~ N(0, I) drawn from the global torch RNG on G's device."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    z_dim: int
+
+    @property
+    def state(self) -> dict:
+        """What :func:`gantut.fit` checkpoints."""
+        return {"G": self.G, "D": self.D, "opt_G": self.opt_G, "opt_D": self.opt_D}
+
+    def sample_z(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.z_dim, device=_device(self.G))
+
+
+class GANStep(AdversarialStep):
     """One GAN iteration: ``n_critic`` D updates, then one G update.
 
     Parameters
@@ -58,14 +77,6 @@ class GANStep:
         self.gp_lambda, self.r1_gamma, self.r1_every, self.clip = gp_lambda, r1_gamma, r1_every, clip
         self.d_loss, self.g_loss = LOSSES[loss]
         self._d_updates = 0
-
-    @property
-    def state(self) -> dict:
-        """What :func:`gantut.fit` checkpoints."""
-        return {"G": self.G, "D": self.D, "opt_G": self.opt_G, "opt_D": self.opt_D}
-
-    def sample_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, device=_device(self.G))
 
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if x.shape[0] % self.n_critic:

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from . import nets
+from .gan import AdversarialStep
 
 __all__ = [
     "EPS",
@@ -166,7 +167,7 @@ def g_loss_mdgan_nonsaturating(logL_fake: torch.Tensor) -> torch.Tensor:
     return -logL_fake.mean()
 
 
-class MDGANStep:
+class MDGANStep(AdversarialStep):
     """One MD-GAN iteration: a D update on (real, fresh fakes), then a G update on fresh fakes.
 
     D must return N×d embeddings (d = ``mixture.d``). The returned scalars are ``loss_D``,
@@ -184,13 +185,6 @@ class MDGANStep:
         self.G, self.D, self.opt_G, self.opt_D, self.z_dim = G, D, opt_G, opt_D, z_dim
         self.mixture = mixture or SimplexMixture()
         self.eps, self.g_loss = eps, g_loss
-
-    @property
-    def state(self) -> dict:
-        return {"G": self.G, "D": self.D, "opt_G": self.opt_G, "opt_D": self.opt_D}
-
-    def sample_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, device=next(self.G.parameters()).device)
 
     def _logL(self, x: torch.Tensor) -> torch.Tensor:
         e = self.D(x)

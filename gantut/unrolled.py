@@ -28,7 +28,7 @@ from torch import nn
 from torch.func import functional_call
 
 from . import losses
-from .gan import LOSSES
+from .gan import LOSSES, AdversarialStep
 
 __all__ = ["sgd_step", "adam_step", "unroll", "UnrolledStep"]
 
@@ -111,7 +111,7 @@ def unroll(D: nn.Module, opt_D: torch.optim.Optimizer, d_loss: Callable, real: t
     return theta
 
 
-class UnrolledStep:
+class UnrolledStep(AdversarialStep):
     """One unrolled-GAN iteration: D's ordinary update, then G's update against θ_D^K.
 
     Parameters
@@ -141,13 +141,6 @@ class UnrolledStep:
         self.G, self.D, self.opt_G, self.opt_D, self.z_dim = G, D, opt_G, opt_D, z_dim
         self.K, self.order, self.loss, self.g_objective = K, order, loss, g_objective
         self.d_loss, self.g_loss = LOSSES[loss]
-
-    @property
-    def state(self) -> dict:
-        return {"G": self.G, "D": self.D, "opt_G": self.opt_G, "opt_D": self.opt_D}
-
-    def sample_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, device=next(self.G.parameters()).device)
 
     def d_step(self, real: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
