@@ -15,9 +15,7 @@ interrupted table resumes and a changed technique reruns only its own rows.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
-import math
 import os
 import sys
 import time
@@ -29,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gantut import data, gan, metrics, nets  # noqa: E402
+from gantut.experiments2d import N_EVAL, run_2d  # noqa: E402
+from gantut.train import NonFiniteLossError  # noqa: E402
 from gantut import mdgan as md  # noqa: E402
 from gantut import unrolled as ur  # noqa: E402
 
@@ -67,7 +67,7 @@ def _build_unrolled(K, order):
 
 
 TECHNIQUES = {
-    # name: builder, chapter, n_critic (real batches per step), lr decay fraction, G EMA beta,
+    # name: builder, chapter, n_critic (real batches per step), lr decay fraction,
     # steps (None = --steps; the best recipe trains longer, within the 2-minute budget per run)
     "vanilla GAN (ch01)": dict(build=build_vanilla, chapter="01"),
     "WGAN-GP (ch03)": dict(build=build_wgan_gp, chapter="03", n_critic=5),
@@ -107,36 +107,26 @@ REFERENCE_ROWS = [  # REFERENCE M6: published numbers, other setups (their own n
 
 
 def run_one(technique: str, mixture: str, seed: int, steps: int, batch_size: int = 256) -> dict:
-    """Train one technique on one mixture for one seed; return its metrics and wall-clock seconds."""
+    """Train one technique on one mixture for one seed with the shared 2D protocol
+    (:func:`gantut.experiments2d.run_2d`: fit, seeded batches, 2,500 scored samples from seed 1000 + seed);
+    return its metrics and wall-clock seconds. A run whose losses become NaN/inf is scored as collapsed
+    (0 modes, 0 % HQ)."""
     torch.set_num_threads(1)
     spec = TECHNIQUES[technique]
-    build, n_critic, decay, ema = spec["build"], spec.get("n_critic", 1), spec.get("decay", 0.0), spec.get("ema", 0.0)
     mix = MIXTURES[mixture]()
-    torch.manual_seed(seed)
-    G, step = build(seed)
-    opts = [o for o in (getattr(step, "opt_G", None), getattr(step, "opt_D", None)) if o is not None]
-    base_lr = [[g["lr"] for g in o.param_groups] for o in opts]
-    G_ema = copy.deepcopy(G) if ema else None
-    src = mix.batches(batch_size * n_critic, generator=torch.Generator().manual_seed(seed))
-    start_decay = int(steps * (1 - decay))
+
+    def make_step(seed):
+        _, step = spec["build"](seed)
+        return step, step.state
+
     t0 = time.perf_counter()
-    for i in range(steps):
-        if decay and i >= start_decay:  # linear decay of every learning rate to 0 over the last `decay` of training
-            f = 1 - (i - start_decay) / max(1, steps - start_decay)
-            for o, lrs in zip(opts, base_lr):
-                for g, lr in zip(o.param_groups, lrs):
-                    g["lr"] = lr * f
-        out = step(src.next())
-        if G_ema is not None:
-            with torch.no_grad():
-                for pe, pg in zip(G_ema.parameters(), G.parameters()):
-                    pe.lerp_(pg, 1 - ema)
-        if i % 100 == 0 and not all(math.isfinite(float(v)) for v in out.values()):
-            break
-    seconds = time.perf_counter() - t0
-    G_eval = G_ema if G_ema is not None else G
-    x = gan.generate(G_eval, 2500, 2, generator=torch.Generator().manual_seed(1000 + seed))
-    m = metrics.mode_metrics(x, mix)
+    try:
+        res = run_2d(make_step, mix, seed, steps, batch_size, batch_multiple=spec.get("n_critic", 1),
+                     decay=spec.get("decay", 0.0))
+        m, seconds = res.metrics, res.seconds
+    except NonFiniteLossError:
+        m = metrics.ModeMetrics(0, mix.n_modes, 0.0, float("nan"), N_EVAL)
+        seconds = time.perf_counter() - t0
     return {"technique": technique, "mixture": mixture, "seed": seed, "steps": steps, "batch_size": batch_size,
             "modes": m.modes, "n_modes": m.n_modes, "hq": m.hq, "reverse_kl": m.reverse_kl, "seconds": seconds,
             "ms_per_step": 1000 * seconds / steps, "load_avg": os.getloadavg()[0]}
