@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gantut import data, gan, metrics, nets  # noqa: E402
-from gantut.experiments2d import N_EVAL, run_2d  # noqa: E402
+from gantut.experiments2d import N_EVAL, REFERENCE_ROWS, run_2d  # noqa: E402
 from gantut.train import NonFiniteLossError  # noqa: E402
 from gantut import mdgan as md  # noqa: E402
 from gantut import unrolled as ur  # noqa: E402
@@ -95,14 +95,6 @@ TUNING_NOTES = [
     "86.4 % (EMA 0.99: 86.5 %) — HQ still rising with steps; 10,000 steps took 491 s on the loaded machine.",
     "EMA of G never helped here (0.99: no change; 0.999: worse), so the best recipes do not use it; the final "
     "learning-rate decay and the step budget are what moved HQ.",
-]
-REFERENCE_ROWS = [  # REFERENCE M6: published numbers, other setups (their own nets and budgets)
-    ("VEEGAN (Srivastava et al. 2017, Table 1)", "ring8", "8", "52.9", ""),
-    ("VEEGAN (Srivastava et al. 2017, Table 1)", "grid25", "24.6", "40", ""),
-    ("Unrolled GAN (in VEEGAN's Table 1)", "ring8", "7.6", "35.6", ""),
-    ("Unrolled GAN (in VEEGAN's Table 1)", "grid25", "23.6", "16", ""),
-    ("PacGAN4 (Lin et al. 2018, Table 1, mean ± s.e.)", "ring8", "7.8 ± 0.1", "95.9 ± 1.4", "0.07 ± 0.02"),
-    ("PacGAN4 (Lin et al. 2018, Table 1, mean ± s.e.)", "grid25", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01"),
 ]
 
 
@@ -239,9 +231,9 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
     for r in rows:
         lines.append(f"| {r['technique']} | {r['mixture']} | {r['n_seeds']} | {r['steps']} | {r['modes']} | {r['hq']} | "
                      f"{r['reverse_kl']} | {r['seconds']} | {r['all_modes_runs']}/{r['n_seeds']} | {r['load_avg']} |")
-    for name, mix, modes, hq, rkl in REFERENCE_ROWS:
+    for method, source, mix, modes, hq, rkl in REFERENCE_ROWS:  # REFERENCE M6: other nets and budgets
         if mix in mixtures:
-            lines.append(f"| *{name}* | {mix} | published | | {modes} | {hq} | {rkl} | | | |")
+            lines.append(f"| *{method} ({source})* | {mix} | published | | {modes} | {hq} | {rkl} | | | |")
     short = [f"{r['technique']} on {r['mixture']} ({r['n_seeds']} of {a.seeds} seeds)" for r in rows
              if r["n_seeds"] < a.seeds]
     done = {(r["technique"], r["mixture"]) for r in rows}
