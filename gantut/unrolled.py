@@ -129,7 +129,7 @@ class UnrolledStep(AdversarialStep):
 
     def __init__(self, G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
                  z_dim: int, *, K: int = 5, order: str = "second", loss: str = "minimax",
-                 g_objective: str = "surrogate") -> None:
+                 g_objective: str = "surrogate", r1_gamma: float = 0.0) -> None:
         if K < 0:
             raise ValueError(f"K is a number of unrolling steps, >= 0; got {K}.")
         if order not in ("first", "second"):
@@ -141,13 +141,15 @@ class UnrolledStep(AdversarialStep):
         self.G, self.D, self.opt_G, self.opt_D, self.z_dim = G, D, opt_G, opt_D, z_dim
         self.K, self.order, self.loss, self.g_objective = K, order, loss, g_objective
         self.d_loss, self.g_loss = LOSSES[loss]
+        self.r1_gamma = r1_gamma
 
     def d_step(self, real: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             fake = self.G(self.sample_z(len(real)))
         loss_D = self.d_loss(self.D(real), self.D(fake))
+        total = loss_D + losses.r1_penalty(self.D, real, self.r1_gamma) if self.r1_gamma else loss_D
         self.opt_D.zero_grad(set_to_none=True)
-        loss_D.backward()
+        total.backward()
         self.opt_D.step()
         return loss_D.detach()
 
@@ -169,5 +171,3 @@ class UnrolledStep(AdversarialStep):
         loss_G = self.g_step(real)
         return {"loss_D": loss_D, "loss_G": loss_G}
 
-
-_ = losses  # the loss functions live in gantut.losses (through gantut.gan.LOSSES)

@@ -27,74 +27,88 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gantut import data, gan, metrics, nets  # noqa: E402
+from gantut import experiments2d as ex  # noqa: E402
 from gantut.experiments2d import N_EVAL, REFERENCE_ROWS, run_2d  # noqa: E402
 from gantut.train import NonFiniteLossError  # noqa: E402
 from gantut import mdgan as md  # noqa: E402
-from gantut import unrolled as ur  # noqa: E402
 
-# Every builder returns (G, step). Adam everywhere; batch 256.
-BEST_RING = "best (ring): unrolled K=5 1st order + lr decay"
-BEST_GRID = "best (grid): MD-GAN + lr decay"
+# Every entry's "make" takes the mixture's name and returns a make_step for experiments2d.run_2d. Adam everywhere;
+# batch 256. The 2D MLP GANs (vanilla, unrolled, R1) come from experiments2d.gan_2d, which the chapters use too.
+BEST_RING = "best (ring): unrolled K=1, 1st order + lr decay"
+BEST_GRID = "best (grid): R1 + lr decay"
 
 
 def _adam(m, lr, betas=(0.5, 0.999)):
     return torch.optim.Adam(m.parameters(), lr, betas=betas)
 
 
-def build_vanilla(seed):
-    G, D = nets.mlp2d_G(z_dim=2), nets.mlp2d_D()
-    return G, gan.GANStep(G, D, _adam(G, 1e-3), _adam(D, 1e-3), z_dim=2, loss="nonsaturating")
+def _steps_of(build):
+    def make_step(seed):
+        step = build()
+        return step, step.state
+    return make_step
 
 
-def build_wgan_gp(seed):
+def wgan_gp(mixture):
     # igul222 gan_toy.py: lambda 0.1 for toy data, 5 critic steps, Adam 1e-4 beta (0.5, 0.9)
-    G, D = nets.mlp2d_G(z_dim=2), nets.mlp2d_D()
-    return G, gan.GANStep(G, D, _adam(G, 1e-4, (0.5, 0.9)), _adam(D, 1e-4, (0.5, 0.9)), z_dim=2, loss="wgan",
-                          gp_lambda=0.1, n_critic=5)
-
-
-def build_mdgan(seed):
-    G, D = md.mdgan2d_G(), md.mdgan2d_D(d=9)
-    return G, md.MDGANStep(G, D, _adam(G, 1e-3), _adam(D, 1e-3), z_dim=2, mixture=md.SimplexMixture(9, 0.25))
-
-
-def _build_unrolled(K, order):
-    def build(seed):
+    def build():
         G, D = nets.mlp2d_G(z_dim=2), nets.mlp2d_D()
-        return G, ur.UnrolledStep(G, D, _adam(G, 1e-3), _adam(D, 1e-3), z_dim=2, K=K, order=order,
-                                  loss="nonsaturating", g_objective="loss")
-    return build
+        return gan.GANStep(G, D, _adam(G, 1e-4, (0.5, 0.9)), _adam(D, 1e-4, (0.5, 0.9)), z_dim=2, loss="wgan",
+                           gp_lambda=0.1, n_critic=5)
+    return _steps_of(build)
+
+
+def mdgan(mixture):
+    def build():
+        G, D = md.mdgan2d_G(), md.mdgan2d_D(d=9)
+        return md.MDGANStep(G, D, _adam(G, 1e-3), _adam(D, 1e-3), z_dim=2, mixture=md.SimplexMixture(9, 0.25))
+    return _steps_of(build)
 
 
 TECHNIQUES = {
-    # name: builder, chapter, n_critic (real batches per step), lr decay fraction,
-    # steps (None = --steps; the best recipe trains longer, within the 2-minute budget per run)
-    "vanilla GAN (ch01)": dict(build=build_vanilla, chapter="01"),
-    "WGAN-GP (ch03)": dict(build=build_wgan_gp, chapter="03", n_critic=5),
-    "MD-GAN (ch04)": dict(build=build_mdgan, chapter="04"),
-    "unrolled K=5, 1st order (ch05)": dict(build=_build_unrolled(5, "first"), chapter="05"),
-    "unrolled K=5, 2nd order (ch05)": dict(build=_build_unrolled(5, "second"), chapter="05"),
-    # the best recipes found (single tuning runs with seeds 0-2, TUNING_NOTES below), run on the mixture
-    # each was tuned for: train longer and decay every learning rate linearly to 0 over the second half
-    BEST_RING: dict(build=_build_unrolled(5, "first"), chapter="05", decay=0.5, steps=5000, mixtures=["ring8"]),
-    BEST_GRID: dict(build=build_mdgan, chapter="04", decay=0.5, steps=8000, mixtures=["grid25"]),
+    # name: make (mixture name -> make_step), chapter, n_critic (real batches per step), lr decay fraction,
+    # steps (None = --steps; the best recipes train longer, within the 2-minute budget per run), mixtures
+    "vanilla GAN (ch01)": dict(make=lambda mix: ex.gan_2d(), chapter="01"),
+    "WGAN-GP (ch03)": dict(make=wgan_gp, chapter="03", n_critic=5),
+    "MD-GAN (ch04)": dict(make=mdgan, chapter="04"),
+    "unrolled K=5, 1st order (ch05)": dict(make=lambda mix: ex.gan_2d(K=5, order="first"), chapter="05"),
+    "unrolled K=5, 2nd order (ch05)": dict(make=lambda mix: ex.gan_2d(K=5, order="second"), chapter="05"),
+    "R1 (ch06; γ 0.03 ring, 0.1 grid)": dict(make=lambda mix: ex.gan_2d(r1_gamma=ex.R1_GAMMA_2D[mix]), chapter="06"),
+    # the best recipes found (tuning runs on seed 0, TUNING_NOTES below), run on the mixture each was tuned for:
+    # train longer, decaying every learning rate linearly to 0 over the second half
+    BEST_RING: dict(make=lambda mix: ex.gan_2d(K=1, order="first"), chapter="05", decay=0.5, steps=9000,
+                    mixtures=["ring8"]),
+    BEST_GRID: dict(make=lambda mix: ex.gan_2d(r1_gamma=ex.R1_GAMMA_2D[mix]), chapter="06", decay=0.5,
+                    steps=12000, mixtures=["grid25"]),
 }
 MIXTURES = {"ring8": data.ring, "grid25": data.grid}
 
-# How the best recipes were chosen: single runs (one seed each) made while writing chapters 04-05 with the same
+# How the best recipes were chosen: single runs (one seed each) made while writing chapters 04-06 with the same
 # nets, batch 256, Adam beta (0.5, 0.999), 2,500 samples; "decay" = every lr decayed linearly to 0 over the second
 # half; "EMA" = sampling from an exponential moving average of G's weights. Recorded here, not recomputed.
 TUNING_NOTES = [
-    "grid25, seed 0, 4,000 steps + decay: MD-GAN 22/25 modes, 45.6 % HQ; vanilla 17/25, 7.7 %; "
-    "unrolled K=5 1st order (3,000 steps) 21/25, 13.4 %; WGAN-GP with n_critic 1, lr 1e-3 4/25, 1.9 % (a bad setting; "
-    "the table uses gan_toy's).",
-    "ring8, seed 0, 4,000 steps + decay: vanilla 8/8, 30.8 %; MD-GAN 8/8, 60.1 %; unrolled K=5 1st order "
-    "(3,000 steps) 8/8, 90.8 %.",
-    "ring8, seed 1, unrolled K=5 1st order, 5,000 steps + decay: 8/8, 94.1 % (EMA β = 0.999: 91.1 %).",
-    "grid25, MD-GAN + decay: seed 1, 6,000 steps 25/25, 60.9 % (EMA 0.999: 53.4 %); seed 2, 10,000 steps 25/25, "
-    "86.4 % (EMA 0.99: 86.5 %) — HQ still rising with steps; 10,000 steps took 491 s on the loaded machine.",
-    "EMA of G never helped here (0.99: no change; 0.999: worse), so the best recipes do not use it; the final "
-    "learning-rate decay and the step budget are what moved HQ.",
+    "Session 1 (load 5-8): grid25, seed 0, 4,000 steps + decay: MD-GAN 22/25 modes, 45.6 % HQ; vanilla 17/25, 7.7 %; "
+    "unrolled K=5 1st order (3,000 steps) 21/25, 13.4 %; WGAN-GP with n_critic 1, lr 1e-3 4/25, 1.9 %. ring8, seed 0, "
+    "4,000 steps + decay: vanilla 8/8, 30.8 %; MD-GAN 8/8, 60.1 %; unrolled K=5 1st order (3,000 steps) 8/8, 90.8 %.",
+    "Session 1, the former best recipes: ring8 unrolled K=5 1st order, 5,000 steps + decay: 8/8, 94.3 % (seed 0, "
+    "809 s), 94.1 % (seed 1); grid25 MD-GAN + decay, 8,000 steps: 24/25, 66.5 % (seed 0, 625 s); 10,000 steps "
+    "25/25, 86.4 % (seed 2, 491 s). Both took far over 2 minutes. EMA of G's weights never helped (β 0.99: no "
+    "change; 0.999: worse).",
+    "Session 2 (seed 0, + decay, one other single-thread job on the machine). R1's γ, 4,000 steps: ring8 γ 0.01 8/8 "
+    "60.4 %, γ 0.03 8/8 77.6 %, γ 0.1 8/8 73.5 %; grid25 γ 0.01 22/25 17.7 %, γ 0.1 25/25 20.9 %, γ 1 21/25 8.8 % "
+    "(vanilla without R1: grid 17/25, 7.7 %).",
+    "Session 2, ring8: 6,000 steps: R1 γ 0.03 85.5 %; unrolled K=1 1st order 93.0 % (70 s); unrolled K=1 + R1 0.03 "
+    "88.6 %; R1 with BatchNorm in G 55.2 %; R1 with a 3×256 G collapsed (0 modes). Longer: R1 γ 0.03 12,000 steps "
+    "92.2 % (112 s), lazy R1 every 4 90.6 % (90 s); MD-GAN's bounded G (uniform latent, 1.5·tanh) + R1 10,000 steps "
+    "89.4 %; unrolled K=1 9,000 steps 95.4 % (94 s) -> the best ring recipe.",
+    "Session 2, grid25: R1 γ 0.1 12,000 steps 25/25, 88.5 % (116 s) -> the best grid recipe; lazy R1 every 4 "
+    "84.1 % (84 s); MD-GAN 15,000 steps 25/25, 82.6 % (142 s); MD-GAN batch 1,024, 6,000 steps 25/25, 63.4 % (128 s); "
+    "MD-GAN lr 3e-3 14/25; unrolled K=1 6,000 steps 24/25, 40.6 %; unrolled K=1 + R1 0.1 6,000 steps 24/25, 65.2 % "
+    "(95 s); MD-GAN's bounded G + R1 10,000 steps 25/25, 85.7 %.",
+    "Session 2, DRS (ch07) on top of these G: the 95th-percentile γ raises HQ (ring 95.4 -> 99.7 %, grid 88.5 -> "
+    "93.3 %) but unbalances the modes (reverse KL 0.01 -> 0.17-1.4, 6-23 % accepted); exact rejection (γ = 0) keeps "
+    "the balance and adds about 2 points (ring, lazy-R1 model: 90.6 -> 92.4 %); fine-tuning D 300-1,000 steps with "
+    "G frozen, or a fresh D, did not change that. The best recipes therefore report G's own samples.",
 ]
 
 
@@ -107,10 +121,7 @@ def run_one(technique: str, mixture: str, seed: int, steps: int, batch_size: int
     spec = TECHNIQUES[technique]
     mix = MIXTURES[mixture]()
 
-    def make_step(seed):
-        _, step = spec["build"](seed)
-        return step, step.state
-
+    make_step = spec["make"](mixture)
     t0 = time.perf_counter()
     try:
         res = run_2d(make_step, mix, seed, steps, batch_size, batch_multiple=spec.get("n_critic", 1),

@@ -128,3 +128,32 @@ def test_errors_name_the_fix():
         ex.run_2d(lambda s: (lambda x: {}, {"G": nn.Linear(2, 2)}), ring, steps=1)
     with pytest.raises(ValueError, match="at least one"):
         ex.compare_2d({}, ring)
+
+
+def test_gan_2d_builds_the_step_each_chapter_names():
+    from gantut.unrolled import UnrolledStep
+
+    step, state = ex.gan_2d()(0)
+    assert isinstance(step, GANStep) and step.r1_gamma == 0 and step.loss == "nonsaturating"
+    assert set(state) == {"G", "D", "opt_G", "opt_D"}
+    r1, _ = ex.gan_2d(r1_gamma=ex.R1_GAMMA_2D["grid25"])(0)
+    assert isinstance(r1, GANStep) and r1.r1_gamma == 0.1
+    unr, _ = ex.gan_2d(K=1, order="second", r1_gamma=0.03)(0)
+    assert isinstance(unr, UnrolledStep) and (unr.K, unr.order, unr.r1_gamma) == (1, "second", 0.03)
+    out = unr(data.ring().batches(32, generator=torch.Generator().manual_seed(0)).next())
+    assert set(out) == {"loss_D", "loss_G"} and all(math.isfinite(float(v)) for v in out.values())
+
+
+def test_gan_2d_seeds_like_a_hand_built_step():
+    """run_2d seeds the RNG before make_step: two runs of gan_2d() give the same result, and it is the
+    chapter-01 vanilla GAN (the same nets, optimiser and loss built by hand)."""
+    def by_hand(seed):
+        G, D = nets.mlp2d_G(z_dim=2), nets.mlp2d_D()
+        adam = lambda m: torch.optim.Adam(m.parameters(), 1e-3, betas=(0.5, 0.999))
+        step = GANStep(G, D, adam(G), adam(D), z_dim=2, loss="nonsaturating")
+        return step, step.state
+
+    ring = data.ring()
+    a = ex.run_2d(ex.gan_2d(), ring, seed=3, steps=20)
+    b = ex.run_2d(by_hand, ring, seed=3, steps=20)
+    assert torch.equal(a.samples, b.samples)

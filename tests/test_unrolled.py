@@ -42,14 +42,16 @@ def test_unroll_leaves_D_and_its_optimiser_untouched():
     assert len(opt.state) == 0
 
 
+@pytest.mark.parametrize("r1_gamma", [0.0, 1.0])
 @pytest.mark.parametrize("order", ["first", "second"])
-def test_K0_is_the_plain_gan_step(order):
+def test_K0_is_the_plain_gan_step(order, r1_gamma):
+    """K = 0 is GANStep's update, with R1 (chapter 06) on D's ordinary update as well as without."""
     G1, D1 = _pair()
     G2, D2 = copy.deepcopy(G1), copy.deepcopy(D1)
     mk = lambda G, D: (torch.optim.Adam(G.parameters(), 1e-3, betas=(0.5, 0.999)),
                        torch.optim.Adam(D.parameters(), 1e-4, betas=(0.5, 0.999)))
-    plain = gan.GANStep(G1, D1, *mk(G1, D1), z_dim=2, loss="minimax")
-    unr = unrolled.UnrolledStep(G2, D2, *mk(G2, D2), z_dim=2, K=0, order=order, loss="minimax")
+    plain = gan.GANStep(G1, D1, *mk(G1, D1), z_dim=2, loss="minimax", r1_gamma=r1_gamma)
+    unr = unrolled.UnrolledStep(G2, D2, *mk(G2, D2), z_dim=2, K=0, order=order, loss="minimax", r1_gamma=r1_gamma)
     x = torch.randn(32, 2)
     for _ in range(3):
         torch.manual_seed(1)
@@ -60,6 +62,13 @@ def test_K0_is_the_plain_gan_step(order):
         assert torch.allclose(a, b, atol=1e-6), k
     for (k, a), b in zip(D1.state_dict().items(), D2.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), k
+    if r1_gamma:  # and the penalty did change D: the same update without R1 gives other weights
+        G3, D3 = _pair()
+        bare = gan.GANStep(G3, D3, *mk(G3, D3), z_dim=2, loss="minimax")
+        for _ in range(3):
+            torch.manual_seed(1)
+            bare(x)
+        assert not all(torch.allclose(a, b, atol=1e-6) for a, b in zip(D1.state_dict().values(), D3.state_dict().values()))
 
 
 class Const(nn.Module):
