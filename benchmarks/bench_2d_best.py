@@ -1,0 +1,50 @@
+"""Wall-clock of the two best 2D recipes (issue 4: "each run under 2 minutes on these 2-core machines").
+
+    python benchmarks/bench_2d_best.py               # both recipes, seed 0, one torch thread
+    python benchmarks/bench_2d_best.py --seeds 0 1 --threads 2
+
+Each recipe is trained exactly as scripts/table_2d.py trains it (experiments2d.run_2d, batch 256, its own
+steps and lr decay) and scored on 2,500 samples; printed: seconds of training, ms per step, the load
+average before and after (another job on the machine inflates the time), and the scores, so a timing is
+never quoted without the run it timed. Results are recorded in docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from table_2d import BEST_GRID, BEST_RING, MIXTURES, TECHNIQUES  # noqa: E402
+
+from gantut.experiments2d import run_2d  # noqa: E402
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{a.threads} thread(s)")
+    for name in (BEST_RING, BEST_GRID):
+        spec = TECHNIQUES[name]
+        for mixture in spec["mixtures"]:
+            for seed in a.seeds:
+                load0 = os.getloadavg()[0]
+                res = run_2d(spec["make"](mixture), MIXTURES[mixture](), seed, spec["steps"], 256,
+                             decay=spec.get("decay", 0.0))
+                print(f"{name} | {mixture} | seed {seed} | {spec['steps']} steps | {res.seconds:.1f} s "
+                      f"({1000 * res.seconds / spec['steps']:.2f} ms/step) | load {load0:.2f} -> "
+                      f"{os.getloadavg()[0]:.2f} | {res.metrics}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
