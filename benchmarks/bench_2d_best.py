@@ -3,8 +3,8 @@
     python benchmarks/bench_2d_best.py               # both recipes, seed 0, one torch thread
     python benchmarks/bench_2d_best.py --seeds 0 1 --threads 2
 
-Each recipe is trained exactly as scripts/table_2d.py trains it (experiments2d.run_2d, batch 256, its own
-steps and lr decay) and scored on 2,500 samples; printed: seconds of training, ms per step, the load
+Each recipe is trained exactly as scripts/table_2d.py trains it (its run_one: experiments2d.run_2d, batch 256,
+its own steps and lr decay) and scored on 2,500 samples; printed: seconds of training, ms per step, the load
 average before and after (another job on the machine inflates the time), and the scores, so a timing is
 never quoted without the run it timed. Results are recorded in docs/benchmarks.md.
 """
@@ -21,9 +21,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from table_2d import BEST_GRID, BEST_RING, MIXTURES, TECHNIQUES  # noqa: E402
+from table_2d import BEST_GRID, BEST_RING, TECHNIQUES, run_one  # noqa: E402
 
-from gantut.experiments2d import run_2d  # noqa: E402
+from gantut.experiments2d import N_EVAL  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -39,11 +39,11 @@ def main(argv=None) -> None:
         for mixture in spec["mixtures"]:
             for seed in a.seeds:
                 load0 = os.getloadavg()[0]
-                res = run_2d(spec["make"](mixture), MIXTURES[mixture](), seed, spec["steps"], 256,
-                             decay=spec.get("decay", 0.0))
-                print(f"{name} | {mixture} | seed {seed} | {spec['steps']} steps | {res.seconds:.1f} s "
-                      f"({1000 * res.seconds / spec['steps']:.2f} ms/step) | load {load0:.2f} -> "
-                      f"{os.getloadavg()[0]:.2f} | {res.metrics}", flush=True)
+                r = run_one(name, mixture, seed, spec["steps"], threads=a.threads)
+                print(f"{name} | {mixture} | seed {seed} | {r['steps']} steps | {r['seconds']:.1f} s "
+                      f"({r['ms_per_step']:.2f} ms/step) | load {load0:.2f} -> {r['load_avg']:.2f} | "
+                      f"modes {r['modes']}/{r['n_modes']}, HQ {100 * r['hq']:.1f}%, rKL {r['reverse_kl']:.2f} "
+                      f"[N={N_EVAL}]", flush=True)
 
 
 if __name__ == "__main__":

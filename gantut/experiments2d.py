@@ -39,7 +39,7 @@ from .unrolled import UnrolledStep
 from .train import History, every, fit, load_checkpoint, save_checkpoint
 
 __all__ = ["N_EVAL", "R1_GAMMA_2D", "REFERENCE_ROWS", "Result", "Table", "compare_2d", "gan_2d", "lr_decay",
-           "reference_rows", "run_2d"]
+           "mean_std", "reference_rows", "run_2d"]
 
 N_EVAL = 2500  # samples scored per run (VEEGAN / PacGAN)
 
@@ -214,7 +214,7 @@ def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch
     return res
 
 
-def _mean_std(values: Sequence[float], digits: int) -> str:
+def mean_std(values: Sequence[float], digits: int) -> str:
     """``mean ± std`` (ddof 1) over the finite values; ``(k/n)`` appended when some were NaN."""
     v = np.asarray(values, dtype=np.float64)
     ok = v[np.isfinite(v)]
@@ -245,11 +245,11 @@ class Table:
             ms = [r.metrics for r in rs]
             out.append({
                 "technique": name, "seeds": len(rs),
-                "modes": _mean_std([m.modes for m in ms], 1), "n_modes": ms[0].n_modes,
-                "hq": _mean_std([100 * m.hq for m in ms], 1),
-                "reverse_kl": _mean_std([m.reverse_kl for m in ms], 2),
+                "modes": mean_std([m.modes for m in ms], 1), "n_modes": ms[0].n_modes,
+                "hq": mean_std([100 * m.hq for m in ms], 1),
+                "reverse_kl": mean_std([m.reverse_kl for m in ms], 2),
                 "all_modes": sum(m.modes == m.n_modes for m in ms),
-                "seconds": _mean_std([r.seconds for r in rs], 0),
+                "seconds": mean_std([r.seconds for r in rs], 0),
                 "per_seed": ", ".join(f"{m.modes}/{100 * m.hq:.0f}%" for m in ms),
             })
         return out

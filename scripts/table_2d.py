@@ -114,12 +114,12 @@ TUNING_NOTES = [
 ]
 
 
-def run_one(technique: str, mixture: str, seed: int, steps: int, batch_size: int = 256) -> dict:
+def run_one(technique: str, mixture: str, seed: int, steps: int, batch_size: int = 256, threads: int = 1) -> dict:
     """Train one technique on one mixture for one seed with the shared 2D protocol
     (:func:`gantut.experiments2d.run_2d`: fit, seeded batches, 2,500 scored samples from seed 1000 + seed);
     return its metrics and wall-clock seconds. A run whose losses become NaN/inf is scored as collapsed
-    (0 modes, 0 % HQ)."""
-    torch.set_num_threads(1)
+    (0 modes, 0 % HQ). ``threads``: torch intra-op threads (1 is fastest on a shared 2-core machine)."""
+    torch.set_num_threads(threads)
     spec = TECHNIQUES[technique]
     mix = MIXTURES[mixture]()
 
@@ -147,17 +147,6 @@ def _job(args):
     res = run_one(technique, mixture, seed, steps)
     Path(path).write_text(json.dumps(res))
     return res
-
-
-def _fmt(values, digits):
-    """mean ± std (ddof 1); NaN values (reverse KL of a run without any HQ sample) are left out and counted."""
-    v = torch.tensor(values, dtype=torch.float64)
-    ok = v[torch.isfinite(v)]
-    if len(ok) == 0:
-        return "n/a"
-    std = float(ok.std()) if len(ok) > 1 else 0.0
-    note = f" ({len(ok)}/{len(v)} runs)" if len(ok) < len(v) else ""
-    return f"{float(ok.mean()):.{digits}f} ± {std:.{digits}f}{note}"
 
 
 def main(argv=None) -> None:
@@ -240,9 +229,10 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
             if not rs:
                 continue
             rows.append({"technique": t, "mixture": mix, "n_seeds": len(rs), "steps": rs[0]["steps"],
-                         "modes": _fmt([r["modes"] for r in rs], 1), "hq": _fmt([100 * r["hq"] for r in rs], 1),
-                         "reverse_kl": _fmt([r["reverse_kl"] for r in rs], 2),
-                         "seconds": _fmt([r["seconds"] for r in rs], 0),
+                         "modes": ex.mean_std([r["modes"] for r in rs], 1),
+                         "hq": ex.mean_std([100 * r["hq"] for r in rs], 1),
+                         "reverse_kl": ex.mean_std([r["reverse_kl"] for r in rs], 2),
+                         "seconds": ex.mean_std([r["seconds"] for r in rs], 0),
                          "all_modes_runs": sum(r["modes"] == r["n_modes"] for r in rs),
                          "load_avg": f"{sum(r['load_avg'] for r in rs) / len(rs):.1f}"})
     command = "python scripts/table_2d.py" + (" --quick" if a.quick else f" --seeds {a.seeds} --steps {a.steps}")

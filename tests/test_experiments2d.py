@@ -115,9 +115,9 @@ def test_compare_table_rows_and_reference():
 
 
 def test_mean_std_skips_nan_and_says_so():
-    assert ex._mean_std([1.0, 3.0], 1) == "2.0 ± 1.4"
-    assert ex._mean_std([1.0, float("nan")], 2) == "1.00 ± 0.00 (1/2 runs)"
-    assert ex._mean_std([float("nan")], 2) == "n/a"
+    assert ex.mean_std([1.0, 3.0], 1) == "2.0 ± 1.4"
+    assert ex.mean_std([1.0, float("nan")], 2) == "1.00 ± 0.00 (1/2 runs)"
+    assert ex.mean_std([float("nan")], 2) == "n/a"
 
 
 def test_errors_name_the_fix():
