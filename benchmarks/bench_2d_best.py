@@ -35,11 +35,11 @@ def main(argv=None) -> None:
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{a.threads} thread(s)")
     for name in (BEST_RING, BEST_GRID):
-        spec = TECHNIQUES[name]
-        for mixture in spec["mixtures"]:
+        recipe = TECHNIQUES[name]
+        for mixture in recipe.mixtures:
             for seed in a.seeds:
                 load0 = os.getloadavg()[0]
-                r = run_one(name, mixture, seed, spec["steps"], threads=a.threads)
+                r = run_one(name, mixture, seed, recipe.steps, threads=a.threads)
                 print(f"{name} | {mixture} | seed {seed} | {r['steps']} steps | {r['seconds']:.1f} s "
                       f"({r['ms_per_step']:.2f} ms/step) | load {load0:.2f} -> {r['load_avg']:.2f} | "
                       f"modes {r['modes']}/{r['n_modes']}, HQ {100 * r['hq']:.1f}%, rKL {r['reverse_kl']:.2f} "

@@ -1,5 +1,5 @@
-"""Callbacks for :func:`gantut.fit` that do more than log: a periodic metric, and the seed's
-"early-stopping" learning-rate decay from the best checkpoint (seed 002, REFERENCE ch. 03: WGAN-GP
+"""Callbacks for :func:`gantut.fit` that do more than log: a periodic metric, a linear learning-rate decay
+to 0, and the seed's "early-stopping" learning-rate decay from the best checkpoint (seed 002: WGAN-GP
 FID 28 after 200 epochs; resumed from the best-FID checkpoint, epoch 150, with both learning rates
 halved: 16).
 
@@ -17,7 +17,7 @@ import torch
 
 from .train import Loop, every
 
-__all__ = ["metric_every", "fid_every", "BestCheckpointDecay"]
+__all__ = ["metric_every", "fid_every", "lr_decay", "BestCheckpointDecay"]
 
 
 def metric_every(n: int, fn: Callable[[Loop], float], key: str, **kw: Any) -> every:
@@ -44,6 +44,27 @@ def _fid_fn(G, z_dim, real_stats, n_fake, features, seed, key):
 
 def _optimizers(state: Mapping[str, Any]) -> dict[str, torch.optim.Optimizer]:
     return {k: v for k, v in state.items() if isinstance(v, torch.optim.Optimizer)}
+
+
+def lr_decay(state: Mapping[str, Any], steps: int, fraction: float) -> every:
+    """Decay every optimiser's learning rate in ``state`` linearly to 0 over the last ``fraction`` of
+    ``steps`` (the "train longer, then decay" recipe of the best 2D runs). The rate after step t is
+    lr₀·max(0, 1 − (t − t₀)/(steps − t₀)) for t ≥ t₀ = steps·(1 − fraction)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"lr_decay fraction must be in (0, 1], got {fraction}.")
+    opts = list(_optimizers(state).values())
+    base = [[g["lr"] for g in o.param_groups] for o in opts]
+    start = int(steps * (1 - fraction))
+
+    def fn(loop):
+        if loop.step >= start:
+            f = max(0.0, 1 - (loop.step - start) / max(1, steps - start))
+            for o, lrs in zip(opts, base):
+                for g, lr in zip(o.param_groups, lrs):
+                    g["lr"] = lr * f
+        return None
+
+    return every(1, fn, at_end=False)
 
 
 def _trainables(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -46,12 +46,14 @@ class SmallCNN(nn.Module):
         self.fc2 = nn.Linear(self.feature_dim, n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """N×1×28×28 in [-1, 1] → N×128 penultimate pre-activations."""
-        if x.dim() != 4 or x.shape[1:] != (1, 28, 28):
-            raise ValueError(
-                f"SmallCNN expects N×1×28×28 images in [-1, 1], got shape {tuple(x.shape)}; "
-                "convert RGB to grey and resize to 28×28 first."
-            )
+        """N×C×H×W in [-1, 1] → N×128 penultimate pre-activations.
+
+        The network sees 1×28×28. Other inputs are brought there first, the same way for real and
+        generated images: 3 channels are averaged to grey; 32×32 images (the 32 px chapters) are resized
+        to 28×28 (bilinear, antialiased). So "classifier:mnist" on 32 px inputs is this 28 px feature space
+        of the resized images: compare it only with scores of images of the same size.
+        """
+        x = to_classifier_input(x)
         h = F.max_pool2d(F.relu(self.conv1(x)), 2)
         h = F.max_pool2d(F.relu(self.conv2(h)), 2)
         return self.fc1(h.flatten(1))
@@ -59,6 +61,19 @@ class SmallCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits, N×10."""
         return self.fc2(self.dropout(F.relu(self.features(x))))
+
+
+def to_classifier_input(x: torch.Tensor) -> torch.Tensor:
+    """N×{1,3}×{28,32}×{28,32} images in [-1, 1] → N×1×28×28 (grey = channel mean; 32 px resized, bilinear)."""
+    if x.dim() != 4 or x.shape[1] not in (1, 3) or tuple(x.shape[2:]) not in ((28, 28), (32, 32)):
+        raise ValueError(
+            f"the classifier takes N×1×28×28 or N×1×32×32 images in [-1, 1] (3 channels are averaged to grey), "
+            f"got shape {tuple(x.shape)}; resize the images to 28 or 32 px first.")
+    if x.shape[1] == 3:
+        x = x.mean(dim=1, keepdim=True)
+    if x.shape[-1] == 32:
+        x = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False, antialias=True)
+    return x
 
 
 def checkpoint_path(dataset: str) -> Path:

@@ -1,4 +1,4 @@
-"""Discriminator rejection sampling (Azadi et al. 2019, "Discriminator Rejection Sampling"; REFERENCE ch. 07).
+"""Discriminator rejection sampling (Azadi et al. 2019, "Discriminator Rejection Sampling", arXiv:1810.06758).
 
 A trained generator G is kept as it is; samples x ~ p_g are accepted or rejected so that the accepted
 ones follow p_d more closely. If D̃*(x) = log p_d(x)/p_g(x) (the logit of the optimal discriminator)
@@ -12,7 +12,7 @@ The paper's Eq. 8 makes this usable:
 * ε (1e-8 here, 1e-6 in the MH-GAN port) keeps the log finite at the max-logit sample;
 * γ shifts F̂: the paper takes, per batch, a percentile of F (the 95th). It is a percentile on the
   **0-100 scale**: two public ports pass 0.80 / 0.60 to a 0-100 percentile function and get the
-  0.8th / 0.6th percentile instead (REFERENCE ch. 07); :func:`gamma_percentile` warns about it.
+  0.8th / 0.6th percentile instead (docs/references.md, chapter 07); :func:`gamma_percentile` warns about it.
 
 Identities (tests/test_drs.py): with γ = 0, σ(F) = e^Δ / (1 + e^Δ(1 − e^{−ε})) ≈ e^Δ with Δ = D̃* − D̃*_M;
 the max-logit sample has F = −log(1 − e^{−ε}) ≈ −ln ε = 18.42 at ε = 1e-8, so it is accepted with
@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from . import config, losses
+from . import losses
+from .gan import generate
+from .train import fit
 
 __all__ = [
     "f_hat",
@@ -100,7 +101,7 @@ class CalibratedLogit(nn.Module):
     φ = ``D.features`` (the last hidden layer of gantut's MLP / DCGAN discriminators).
     """
 
-    def __init__(self, D: nn.Module, head: str | None = None) -> None:
+    def __init__(self, D: nn.Module, head: str | None = None, input_shape: tuple[int, ...] | None = None) -> None:
         super().__init__()
         if head not in (None, "affine", "features"):
             raise ValueError(f"head must be None, 'affine' or 'features', got {head!r}.")
@@ -113,7 +114,7 @@ class CalibratedLogit(nn.Module):
             nn.init.zeros_(self.head.bias)
         elif head == "features":
             with torch.no_grad():
-                d = D.features(torch.zeros(2, *_input_shape(D))).shape[1]
+                d = D.features(torch.zeros(2, *(input_shape or _input_shape(D)))).shape[1]
             self.head = nn.Linear(d, 1)
         else:
             self.head = None
@@ -127,10 +128,13 @@ class CalibratedLogit(nn.Module):
 
 
 def _input_shape(D: nn.Module) -> tuple[int, ...]:
+    """D's input shape: its ``channels`` × ``img_size``² (gantut's DCGAN nets, any size), or an MLP's width."""
+    if hasattr(D, "img_size") and hasattr(D, "channels"):
+        return (int(D.channels), int(D.img_size), int(D.img_size))
     first = next(m for m in D.modules() if isinstance(m, (nn.Linear, nn.Conv2d)))
     if isinstance(first, nn.Linear):
         return (first.in_features,)
-    return (first.in_channels, 28, 28)
+    raise ValueError(f"cannot tell the image size {type(D).__name__} takes; pass input_shape=(C, H, W).")
 
 
 def calibrate(D: nn.Module, G: nn.Module, data, z_dim: int, steps: int, *, head: str | None = None,
@@ -142,41 +146,45 @@ def calibrate(D: nn.Module, G: nn.Module, data, z_dim: int, steps: int, *, head:
     fresh G(z) for ``steps`` steps. ``head=None`` fine-tunes a **copy** of D; ``"affine"`` / ``"features"``
     freeze D and train only the head (the WGAN case). G is in eval mode throughout; with ``eval_mode``
     D's dropout is off during calibration too, as it is when DRS scores samples. Returns the
-    calibrated logit module (eval mode) and the BCE loss per step.
+    calibrated logit module (eval mode) and the BCE loss per step. Trains through :func:`gantut.fit`
+    (progress bar, NaN guard).
     """
     D = copy.deepcopy(D)
     model = CalibratedLogit(D, head)
     if head is not None:
         for p in D.parameters():
             p.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr, betas=betas)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, betas=betas)
     dev = next(G.parameters()).device
     model.to(dev).train(not eval_mode)
     was_training = G.training
     G.eval()
-    history: list[float] = []
-    bar = config.progress_bar(total=steps, desc="calibrating D", leave=False,
-                              disable=not (config.progress_enabled() if progress is None else progress))
     try:
-        for _ in range(steps):
-            real = data.next()
-            real = (real[0] if isinstance(real, (tuple, list)) else real).to(dev)
-            with torch.no_grad():
-                fake = G(torch.randn(len(real), z_dim, device=dev))
-            loss = losses.d_loss_minimax(model(real), model(fake))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            history.append(float(loss.detach()))
-            bar.update(1)
+        history = fit(CalibrationStep(model, G, opt, z_dim), data, steps, state={"logit": model, "opt": opt},
+                      desc="calibrating D", progress=progress, log_every=max(1, min(25, steps)))
     finally:
-        bar.close()
         G.train(was_training)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return model, history
+    return model, list(history["loss"]) if "loss" in history else []
+
+
+class CalibrationStep:
+    """One calibration update for :func:`gantut.fit`: the BCE loss of D̃* on a real batch vs fresh G(z)."""
+
+    def __init__(self, model: CalibratedLogit, G: nn.Module, opt: torch.optim.Optimizer, z_dim: int) -> None:
+        self.model, self.G, self.opt, self.z_dim = model, G, opt, z_dim
+
+    def __call__(self, real) -> dict[str, torch.Tensor]:
+        real = real[0] if isinstance(real, (tuple, list)) else real
+        with torch.no_grad():
+            fake = self.G(torch.randn(len(real), self.z_dim, device=real.device))
+        loss = losses.d_loss_minimax(self.model(real), self.model(fake))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.detach()}
 
 
 # --- sampling --------------------------------------------------------------------------------------
@@ -192,8 +200,6 @@ def _logits(logit_fn: Callable, x: torch.Tensor, batch_size: int = 1000) -> torc
 def max_logit(G: nn.Module, logit_fn: Callable, z_dim: int, n: int = 10000, batch_size: int = 1000,
               generator: torch.Generator | None = None) -> float:
     """Burn-in: D̃*_M = the largest logit over ``n`` samples of G (the paper: 50k; MH-GAN port: ~10k)."""
-    from .gan import generate
-
     x = generate(G, n, z_dim, batch_size=batch_size, generator=generator)
     return float(_logits(logit_fn, x.to(next(G.parameters()).device), batch_size).max())
 
@@ -270,8 +276,6 @@ class DRS:
     def sample(self, n: int, generator: torch.Generator | None = None, max_draws: int | None = None,
                keep_rejected: int = 64) -> DRSResult:
         """Draw batches from G until ``n`` samples are accepted (or ``max_draws`` drawn; default 100·n)."""
-        from .gan import generate
-
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
         if self.D_M is None and self.rule == "eq8":
             self.estimate_max(generator)

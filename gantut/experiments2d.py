@@ -1,7 +1,7 @@
 """The 2D experiment protocol shared by chapters 01, 03, 04, 05 and 07: train one technique on a
 Gaussian mixture for one seed, score it, repeat over seeds, print a table beside the published rows.
 
-Protocol (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018; REFERENCE M6): after training,
+Protocol (VEEGAN, Srivastava et al. 2017, arXiv:1705.07761; PacGAN, Lin et al. 2018, arXiv:1712.04086): after training,
 **2,500 samples** from G (latent draw seeded by ``1000 + seed``); a sample is high quality (HQ) within
 3 σ of its nearest mode; a mode is captured if it is the nearest mode of at least one HQ sample;
 reverse KL of the HQ mode histogram to uniform (:func:`gantut.metrics.mode_metrics`). Several seeds,
@@ -10,7 +10,11 @@ mean ± std (ddof 1).
 A technique is a function ``make_step(seed) -> (step, state)``: it builds the networks and optimisers
 for one seed (the global RNG is already seeded with ``seed``) and returns the step for
 :func:`gantut.fit` and the state ``{"G": G, "D": D, "opt_G": ..., ...}``. ``state["G"]`` is sampled
-with z ~ N(0, I) of size ``step.z_dim``::
+with the step's latent prior (``step.prior``; z ~ N(0, I) of size ``step.z_dim`` by default).
+
+The recipes of every 2D technique live here, beside the protocol: :func:`gan_2d` (vanilla, unrolled,
+R1), :func:`wgan_gp_2d`, :func:`mdgan_2d`, and the named entries of :data:`RECIPES_2D` that the
+chapters, ``scripts/table_2d.py`` and ``benchmarks/bench_2d_best.py`` all build from::
 
     def vanilla(seed):
         G, D = nets.mlp2d_G(), nets.mlp2d_D()
@@ -25,7 +29,6 @@ with z ~ N(0, I) of size ``step.z_dim``::
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -33,19 +36,22 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from . import config, metrics, nets
+from . import config, mdgan, metrics, nets
+from .callbacks import lr_decay
 from .gan import GANStep, generate
+from .priors import Prior, UniformPrior, as_prior
 from .unrolled import UnrolledStep
 from .train import History, every, fit, load_checkpoint, save_checkpoint
 
-__all__ = ["N_EVAL", "R1_GAMMA_2D", "REFERENCE_ROWS", "Result", "Table", "compare_2d", "gan_2d", "lr_decay",
-           "mean_std", "reference_rows", "run_2d"]
+__all__ = ["N_EVAL", "R1_GAMMA_2D", "RECIPES_2D", "REFERENCE_ROWS", "Recipe2D", "Result", "Table", "compare_2d",
+           "gan_2d", "lr_decay", "mdgan_2d", "mean_std", "recipe_2d", "reference_rows", "run_2d", "run_recipe_2d",
+           "wgan_gp_2d"]
 
 N_EVAL = 2500  # samples scored per run (VEEGAN / PacGAN)
 
 MakeStep = Callable[[int], "tuple[Callable[[torch.Tensor], Mapping[str, Any]], Mapping[str, Any]]"]
 
-# Published rows (REFERENCE M6): (method, source, mixture, modes, HQ %, reverse KL). Their own networks,
+# Published rows (VEEGAN Table 1; PacGAN Table 1): (method, source, mixture, modes, HQ %, reverse KL). Their own networks,
 # budgets and spreads (VEEGAN: mean of 5 runs; PacGAN: mean ± standard error of 10 runs).
 REFERENCE_ROWS: list[tuple[str, str, str, str, str, str]] = [
     ("GAN", "VEEGAN Table 1", "ring8", "1", "99.3", ""),
@@ -130,37 +136,91 @@ def gan_2d(*, K: int = 0, order: str = "first", r1_gamma: float = 0.0, lr: float
     return make_step
 
 
-def _optimizers(state: Mapping[str, Any]) -> list[torch.optim.Optimizer]:
-    return [v for v in state.values() if isinstance(v, torch.optim.Optimizer)]
+def wgan_gp_2d(*, gp_lambda: float = 0.1, n_critic: int = 5, lr: float = 1e-4,
+               betas: tuple[float, float] = (0.5, 0.9)) -> MakeStep:
+    """``make_step`` for the 2D WGAN-GP of chapter 03: the same MLPs as :func:`gan_2d`, the WGAN loss with the
+    gradient penalty, 5 critic updates per G update, Adam 1e-4 β (0.5, 0.9), λ = 0.1 (igul222/improved_wgan_training,
+    gan_toy.py, uses λ 0.1 for its toy data). A step takes ``n_critic × batch`` real samples."""
+    def make_step(seed: int):
+        G, D = nets.mlp2d_G(z_dim=2), nets.mlp2d_D()
+        step = GANStep(G, D, torch.optim.Adam(G.parameters(), lr, betas=betas),
+                       torch.optim.Adam(D.parameters(), lr, betas=betas), z_dim=2, loss="wgan",
+                       gp_lambda=gp_lambda, n_critic=n_critic)
+        return step, step.state
+
+    return make_step
 
 
-def lr_decay(state: Mapping[str, Any], steps: int, fraction: float) -> every:
-    """A callback that decays every optimiser's learning rate in ``state`` linearly to 0 over the last
-    ``fraction`` of ``steps`` (the "train longer, then decay" recipe of scripts/table_2d.py)."""
-    if not 0 < fraction <= 1:
-        raise ValueError(f"lr_decay fraction must be in (0, 1], got {fraction}.")
-    opts = _optimizers(state)
-    base = [[g["lr"] for g in o.param_groups] for o in opts]
-    start = int(steps * (1 - fraction))
+def mdgan_2d(*, d: int = 9, sigma2: float = 0.25, lr: float = 1e-3, g_loss: str = "saturating") -> MakeStep:
+    """``make_step`` for the 2D MD-GAN of chapter 04 (the paper's 2D nets, :func:`gantut.mdgan.mdgan2d_G` /
+    ``mdgan2d_D``; u ~ U[−1, 1]² latents; a d-vertex simplex mixture with σ² = 0.25; Adam ``lr`` β (0.5, 0.999))."""
+    def make_step(seed: int):
+        G, D = mdgan.mdgan2d_G(), mdgan.mdgan2d_D(d=d)
+        opt = lambda m: torch.optim.Adam(m.parameters(), lr, betas=(0.5, 0.999))  # noqa: E731
+        step = mdgan.MDGANStep(G, D, opt(G), opt(D), UniformPrior(2), mixture=mdgan.SimplexMixture(d, sigma2),
+                               g_loss=g_loss)
+        return step, step.state
 
-    def fn(loop):
-        if loop.step >= start:
-            f = max(0.0, 1 - (loop.step - start) / max(1, steps - start))
-            for o, lrs in zip(opts, base):
-                for g, lr in zip(o.param_groups, lrs):
-                    g["lr"] = lr * f
-        return None
-
-    return every(1, fn, at_end=False)
+    return make_step
 
 
-def _z_dim(step: Any, state: Mapping[str, Any], z_dim: int | None) -> int:
+@dataclass(frozen=True)
+class Recipe2D:
+    """A named 2D recipe: which ``make_step`` builder with which arguments, its budget and its lr decay.
+
+    ``builder`` is ``"gan"`` (:func:`gan_2d`), ``"wgan_gp"`` (:func:`wgan_gp_2d`) or ``"mdgan"``
+    (:func:`mdgan_2d`); ``kwargs`` its arguments; ``steps`` None = the caller's budget; ``decay`` the final
+    fraction of training over which every learning rate decays linearly to 0; ``r1_per_mixture`` takes R1's
+    γ from :data:`R1_GAMMA_2D` for the mixture; ``mixtures`` the mixtures it is meant for (None = any).
+    """
+
+    name: str
+    chapter: str
+    builder: str
+    kwargs: tuple = ()
+    steps: int | None = None
+    decay: float = 0.0
+    r1_per_mixture: bool = False
+    mixtures: tuple | None = None
+
+    def make_step(self, mixture: str) -> MakeStep:
+        kw = dict(self.kwargs)
+        if self.r1_per_mixture:
+            kw["r1_gamma"] = R1_GAMMA_2D[mixture]
+        return {"gan": gan_2d, "wgan_gp": wgan_gp_2d, "mdgan": mdgan_2d}[self.builder](**kw)
+
+
+BEST_RING = "best (ring): unrolled K=1, 1st order + lr decay"
+BEST_GRID = "best (grid): R1 + lr decay"
+
+# Every 2D technique of chapters 01-06 and the best recipes found (tuning notes: scripts/table_2d.py).
+RECIPES_2D: dict[str, Recipe2D] = {r.name: r for r in [
+    Recipe2D("vanilla GAN (ch01)", "01", "gan"),
+    Recipe2D("WGAN-GP (ch03)", "03", "wgan_gp"),
+    Recipe2D("MD-GAN (ch04)", "04", "mdgan"),
+    Recipe2D("unrolled K=5, 1st order (ch05)", "05", "gan", (("K", 5), ("order", "first"))),
+    Recipe2D("unrolled K=5, 2nd order (ch05)", "05", "gan", (("K", 5), ("order", "second"))),
+    Recipe2D("R1 (ch06; γ 0.03 ring, 0.1 grid)", "06", "gan", r1_per_mixture=True),
+    Recipe2D(BEST_RING, "05", "gan", (("K", 1), ("order", "first")), steps=9000, decay=0.5, mixtures=("ring8",)),
+    Recipe2D(BEST_GRID, "06", "gan", steps=12000, decay=0.5, r1_per_mixture=True, mixtures=("grid25",)),
+]}
+
+
+def recipe_2d(name: str) -> Recipe2D:
+    if name not in RECIPES_2D:
+        raise ValueError(f"unknown 2D recipe {name!r}; choose one of {sorted(RECIPES_2D)}.")
+    return RECIPES_2D[name]
+
+
+def _prior(step: Any, state: Mapping[str, Any], z_dim: int | None) -> Prior:
     if z_dim is not None:
-        return int(z_dim)
+        return as_prior(int(z_dim))
+    if isinstance(getattr(step, "prior", None), Prior):
+        return step.prior
     for obj in (step, state.get("G")):
         if getattr(obj, "z_dim", None) is not None:
-            return int(obj.z_dim)
-    raise ValueError("run_2d cannot tell G's latent size: give the step a `z_dim` attribute or pass z_dim=.")
+            return as_prior(int(obj.z_dim))
+    raise ValueError("run_2d cannot tell G's latent: give the step a `prior` (or `z_dim`) attribute, or pass z_dim=.")
 
 
 def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch_size: int = 256, *,
@@ -173,8 +233,8 @@ def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch
     from their own generator seeded ``seed``; the scored latents from one seeded ``1000 + seed``, the
     snapshot latents from one seeded ``seed`` (the same z at every snapshot).
 
-    batch_multiple : real samples per step = ``batch_size × batch_multiple``; default ``step.n_critic``
-        (GANStep splits the batch into one chunk per critic update).
+    batch_multiple : real samples per step = ``batch_size × batch_multiple``; default: what the step says it
+        consumes (``step.real_batch(batch_size)``: one chunk per critic update).
     decay : if > 0, learning rates decay linearly to 0 over that final fraction of training (:func:`lr_decay`).
     snapshot_every : also keep ``n_snap`` generated points at step 0, every n steps and at the end.
     cache : a ``.pt`` path: if it exists the Result is loaded from it (``state`` is then None),
@@ -191,10 +251,13 @@ def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch
     state = dict(state)
     if "G" not in state:
         raise ValueError(f"make_step must return (step, state) with state['G'] the generator; got keys {sorted(state)}.")
-    G, zd = state["G"], _z_dim(step, state, z_dim)
-    mult = batch_multiple or int(getattr(step, "n_critic", 1))
+    G, zd = state["G"], _prior(step, state, z_dim)
+    if batch_multiple:
+        n_real = batch_size * batch_multiple
+    else:
+        n_real = step.real_batch(batch_size) if hasattr(step, "real_batch") else batch_size
     dev = next(G.parameters()).device
-    source = mixture.batches(batch_size * mult, generator=torch.Generator().manual_seed(seed), device=dev)
+    source = mixture.batches(n_real, generator=torch.Generator().manual_seed(seed), device=dev)
     snaps: list[tuple[int, torch.Tensor]] = []
     callbacks = []
     if snapshot_every:
@@ -203,15 +266,25 @@ def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch
         callbacks.append(every(snapshot_every, snapshot, at_start=True))
     if decay:
         callbacks.append(lr_decay(state, steps, decay))
-    t0 = time.perf_counter()
     history = fit(step, source, steps, state=state, callbacks=callbacks, progress=progress,
                   desc=desc or f"{mixture.name} seed {seed}")
-    seconds = time.perf_counter() - t0
+    seconds = history.seconds
     samples = generate(G, n_eval, zd, generator=torch.Generator().manual_seed(1000 + seed))
     res = Result(metrics.mode_metrics(samples, mixture), snaps, history, seconds, samples, seed, steps, state)
     if cache is not None:
         save_checkpoint(cache, {**res.to_payload(), "gantut_run_2d": 1})
     return res
+
+
+def run_recipe_2d(name: str, mixture, seed: int = 0, steps: int | None = None, batch_size: int = 256,
+                  **run_kw: Any) -> Result:
+    """:func:`run_2d` of a named recipe of :data:`RECIPES_2D` (its own steps and decay unless overridden)."""
+    r = recipe_2d(name)
+    n = steps if steps is not None else r.steps
+    if n is None:
+        raise ValueError(f"recipe {name!r} has no budget of its own: pass steps=.")
+    run_kw.setdefault("decay", r.decay)
+    return run_2d(r.make_step(mixture.name), mixture, seed, n, batch_size, **run_kw)
 
 
 def mean_std(values: Sequence[float], digits: int) -> str:

@@ -14,7 +14,6 @@ train a GAN step with FID and sample grids over training, then score it on a fix
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -107,26 +106,21 @@ def train(name: str, make_step: Callable[[int], Any], dataset: str = "mnist", se
     step = make_step(seed)
     z_dim = int(step.z_dim)
     dev = next(step.G.parameters()).device
-    n_critic = int(getattr(step, "n_critic", 1))
-    batches = data.TensorBatches(train_set.images, batch_size * n_critic,
+    batches = data.TensorBatches(train_set.images, step.real_batch(batch_size),
                                  generator=torch.Generator().manual_seed(seed), device=dev)
     eval_every = eval_every or max(1, steps // 8)
     snaps = Snapshots(step.G, z_dim, n_snap, seed)
     real = metrics.reference_stats(_check(dataset), "test", n=n_eval, features=f"classifier:{_check(dataset)}")
-    t0 = time.perf_counter()
     callbacks = [snaps.callback(eval_every),
                  fid_every(eval_every, step.G, z_dim, real, n_fake=n_eval, features=f"classifier:{_check(dataset)}",
-                           seed=seed + 1000, at_start=True),
-                 every(max(steps, 1), lambda loop: {"train_seconds": time.perf_counter() - t0})]
+                           seed=seed + 1000, at_start=True)]
     path = None
     if checkpoint:
         path = run_path("images", dataset, name, seed=seed, steps=steps, batch_size=batch_size, n_eval=n_eval,
                         n_snap=n_snap, eval_every=eval_every, source=train_set.source, **dict(key or {}))
-    done = path is not None and path.exists() and torch.load(path, weights_only=True)["step"] >= steps
     history = fit(step, batches, steps, state={**step.state, "snaps": snaps}, callbacks=callbacks,
                   checkpoint=path, desc=f"{dataset} {name} seed {seed}", progress=progress)
-    seconds = history.last("train_seconds") if "train_seconds" in history else float("nan")
-    return Run(name, dataset, seed, steps, step, history, snaps.items, seconds, done)
+    return Run(name, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded)
 
 
 @dataclass

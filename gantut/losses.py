@@ -2,7 +2,7 @@
 
 Every loss takes the discriminator's **raw outputs** (logits D̃ for minimax / non-saturating /
 least squares, scores for WGAN / hinge), of any shape (``N``, ``N×1``...), and returns a 0-d
-tensor: a **mean** over the batch. Symbols follow docs/REFERENCE: D̃ = logit, σ = sigmoid,
+tensor: a **mean** over the batch. Symbols: D̃ = logit, σ = sigmoid,
 x = real, x̃ = G(z) fake.
 
 The identities used for numerical stability:  log σ(t) = −softplus(−t),  log(1 − σ(t)) = −softplus(t).
@@ -31,10 +31,14 @@ __all__ = [
     "gradient_penalty",
     "r1_penalty",
     "alpha_ramp",
+    "AdversarialLoss",
+    "LeastSquaresLoss",
+    "LOSSES",
+    "get_loss",
 ]
 
 
-# --- minimax / non-saturating (Goodfellow et al. 2014; REFERENCE ch. 02) --------------------
+# --- minimax / non-saturating (Goodfellow et al. 2014, arXiv:1406.2661) --------------------
 
 
 def d_loss_minimax(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -58,7 +62,7 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 g_loss_nonsat = g_loss_nonsaturating  # the short name used in docs/ARCHITECTURE.md
 
 
-# --- WGAN (Arjovsky et al. 2017; REFERENCE ch. 03) --------------------------------------------
+# --- WGAN (Arjovsky et al. 2017, arXiv:1701.07875) --------------------------------------------
 
 
 def d_loss_wgan(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -81,7 +85,7 @@ def clip_weights(module: nn.Module, c: float = 0.01) -> None:
         p.clamp_(-c, c)
 
 
-# --- hinge (Lim & Ye 2017, SAGAN; REFERENCE ch. 08) -------------------------------------------
+# --- hinge (Lim & Ye 2017, arXiv:1705.02894; SAGAN) -------------------------------------------
 
 
 def d_loss_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -94,7 +98,7 @@ def g_loss_hinge(fake_scores: torch.Tensor) -> torch.Tensor:
     return -fake_scores.mean()
 
 
-# --- least squares (Mao et al. 2017; REFERENCE ch. 09) ----------------------------------------
+# --- least squares (Mao et al. 2017, arXiv:1611.04076) ----------------------------------------
 
 
 def d_loss_ls(real_out: torch.Tensor, fake_out: torch.Tensor, a: float = 0.0, b: float = 1.0) -> torch.Tensor:
@@ -176,7 +180,7 @@ def r1_penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, ga
 
 
 def alpha_ramp(step: float, start: float, length: float, alpha_max: float, kind: str = "linear") -> float:
-    """The α schedule of LSGAN alpha regularisation (seed 003, REFERENCE ch. 09).
+    """The α schedule of LSGAN alpha regularisation (seed 003, chapter 09).
 
     α = 0 before ``start``; then rises monotonically to ``alpha_max`` over ``length`` steps and
     stays there. With t = clamp((step − start)/length, 0, 1):
@@ -192,3 +196,76 @@ def alpha_ramp(step: float, start: float, length: float, alpha_max: float, kind:
     if kind == "smoothstep":
         t = t * t * (3.0 - 2.0 * t)
     return float(alpha_max) * t
+
+
+# --- loss objects and the registry ------------------------------------------------------------
+
+
+class AdversarialLoss:
+    """A D loss and its G loss, as one object a GAN step holds.
+
+    ``d_loss(real_out, fake_out, t)`` and ``g_loss(fake_out, t)`` take the step count ``t`` (G updates
+    done so far) so that a loss whose parameters change over training (LSGAN's fake target α(t),
+    chapter 09) is an object too; the fixed losses ignore it.
+    """
+
+    def __init__(self, name: str, d: Callable, g: Callable) -> None:
+        self.name, self._d, self._g = name, d, g
+
+    def d_loss(self, real_out: torch.Tensor, fake_out: torch.Tensor, t: int = 0) -> torch.Tensor:
+        return self._d(real_out, fake_out)
+
+    def g_loss(self, fake_out: torch.Tensor, t: int = 0) -> torch.Tensor:
+        return self._g(fake_out)
+
+    def key(self) -> dict:
+        """What distinguishes this loss in a recipe's checkpoint key."""
+        return {"loss": self.name}
+
+    def __repr__(self) -> str:
+        return f"AdversarialLoss({self.name!r})"
+
+
+class LeastSquaresLoss(AdversarialLoss):
+    """LSGAN (Mao et al. 2017, arXiv:1611.04076) with named targets: D pushes D(x) to ``b`` and D(G(z)) to
+    ``a``; G pushes D(G(z)) to ``c``. ``a`` may be a function of the step, e.g.
+    ``lambda t: alpha_ramp(t, start=2000, length=1000, alpha_max=0.5)`` (seed 003's α regularisation)."""
+
+    def __init__(self, a: float | Callable[[int], float] = 0.0, b: float = 1.0, c: float = 1.0) -> None:
+        super().__init__("ls", d_loss_ls, g_loss_ls)
+        self.a, self.b, self.c = a, float(b), float(c)
+
+    def target_a(self, t: int) -> float:
+        return float(self.a(t)) if callable(self.a) else float(self.a)
+
+    def d_loss(self, real_out, fake_out, t: int = 0):
+        return d_loss_ls(real_out, fake_out, a=self.target_a(t), b=self.b)
+
+    def g_loss(self, fake_out, t: int = 0):
+        return g_loss_ls(fake_out, c=self.c)
+
+    def key(self) -> dict:
+        a = getattr(self.a, "__name__", repr(self.a)) if callable(self.a) else self.a
+        return {"loss": "ls", "a": a, "b": self.b, "c": self.c}
+
+    def __repr__(self) -> str:
+        return f"LeastSquaresLoss(a={self.a!r}, b={self.b}, c={self.c})"
+
+
+# loss name -> (D loss of (real outputs, fake outputs), G loss of fake outputs)
+LOSSES: dict[str, AdversarialLoss] = {
+    "minimax": AdversarialLoss("minimax", d_loss_minimax, g_loss_saturating),
+    "nonsaturating": AdversarialLoss("nonsaturating", d_loss_minimax, g_loss_nonsaturating),
+    "wgan": AdversarialLoss("wgan", d_loss_wgan, g_loss_wgan),
+    "hinge": AdversarialLoss("hinge", d_loss_hinge, g_loss_hinge),
+    "ls": LeastSquaresLoss(),
+}
+
+
+def get_loss(loss: str | AdversarialLoss) -> AdversarialLoss:
+    """A loss object from its registry name, or the object itself."""
+    if isinstance(loss, AdversarialLoss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)} or pass a gantut.losses.AdversarialLoss.")
+    return LOSSES[loss]

@@ -1,4 +1,4 @@
-"""MD-GAN (Eghbal-zadeh et al. 2019, "Mixture Density Generative Adversarial Networks"; REFERENCE ch. 04).
+"""MD-GAN (Eghbal-zadeh et al. 2019, "Mixture Density Generative Adversarial Networks", arXiv:1811.00152).
 
 The discriminator maps a sample to an **embedding** e = D(x) ∈ R^d instead of a logit. Real
 embeddings are pulled towards a Gaussian mixture whose d+1 means sit on the vertices of a regular
@@ -44,7 +44,6 @@ __all__ = [
     "MDGANStep",
     "ScaledSigmoid",
     "Scale",
-    "UniformLatent",
     "mdgan2d_G",
     "mdgan2d_D",
 ]
@@ -104,7 +103,7 @@ def mixture_max(mu: torch.Tensor, sigma2: float = 0.25, starts: int = 64, iters:
     and ``starts`` random points (float64, L-BFGS); returns (λ, argmax e*).
 
     A mixture's maximum lies in the convex hull of its means, so the starts cover it. With
-    σ² = 0.25 and d = 9 the maximum is at the centroid (REFERENCE ch. 04): 0.017737 for the unit
+    σ² = 0.25 and d = 9 the maximum is at the centroid: 0.017737 for the unit
     simplex, 0.022087 for the reference code's.
     """
     mu = mu.detach().to(torch.float64)
@@ -168,23 +167,24 @@ def g_loss_mdgan_nonsaturating(logL_fake: torch.Tensor) -> torch.Tensor:
 
 
 class MDGANStep(AdversarialStep):
-    """One MD-GAN iteration: a D update on (real, fresh fakes), then a G update on fresh fakes.
+    """One MD-GAN iteration: the base D update with the mixture likelihood loss, then a G update.
 
     D must return N×d embeddings (d = ``mixture.d``). The returned scalars are ``loss_D``,
-    ``loss_G``, and ``L_real`` / ``L_fake`` / ``lam`` (mean likelihoods of the two batches and λ),
-    so the curves show real embeddings climbing to λ while fakes are pushed down.
+    ``loss_G``, and ``L_real`` / ``L_fake`` / ``lam`` (mean likelihoods of the real batch and of G's
+    batch, and λ), so the curves show real embeddings climbing to λ while fakes are pushed down.
     ``g_loss="saturating"`` is the paper's G loss; ``"nonsaturating"`` uses
-    :func:`g_loss_mdgan_nonsaturating` (a gantut variant, not in the paper).
+    :func:`g_loss_mdgan_nonsaturating` (a gantut variant, not in the paper). ``prior``: the latent
+    (an int z_dim: N(0, I); the paper's 2D runs use :class:`gantut.priors.UniformPrior`).
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
-                 z_dim: int, mixture: SimplexMixture | None = None, eps: float = EPS,
-                 g_loss: str = "saturating") -> None:
+                 z_dim, mixture: SimplexMixture | None = None, eps: float = EPS,
+                 g_loss: str = "saturating", penalties=()) -> None:
         if g_loss not in ("saturating", "nonsaturating"):
             raise ValueError(f"g_loss must be 'saturating' (the paper's) or 'nonsaturating', got {g_loss!r}.")
-        self.G, self.D, self.opt_G, self.opt_D, self.z_dim = G, D, opt_G, opt_D, z_dim
+        super().__init__(G, D, opt_G, opt_D, z_dim, penalties=penalties)
         self.mixture = mixture or SimplexMixture()
-        self.eps, self.g_loss = eps, g_loss
+        self.eps, self.g_loss_kind = eps, g_loss
 
     def _logL(self, x: torch.Tensor) -> torch.Tensor:
         e = self.D(x)
@@ -196,27 +196,22 @@ class MDGANStep(AdversarialStep):
     def _L(self, x: torch.Tensor) -> torch.Tensor:
         return torch.exp(self._logL(x))
 
-    def __call__(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        lam = self.mixture.lam
-        with torch.no_grad():
-            fake = self.G(self.sample_z(len(real)))
+    def d_objective(self, real, fake):
         L_real, L_fake = self._L(real), self._L(fake)
-        loss_D = d_loss_mdgan(L_real, L_fake, lam, self.eps)
-        self.opt_D.zero_grad(set_to_none=True)
-        loss_D.backward()
-        self.opt_D.step()
+        loss_D = d_loss_mdgan(L_real, L_fake, self.mixture.lam, self.eps)
+        return loss_D, {"loss_D": loss_D.detach(), "L_real": L_real.mean().detach(), "lam": self.mixture.lam}
 
-        logL_g = self._logL(self.G(self.sample_z(len(real))))
+    def g_objective(self, z, real):
+        logL_g = self._logL(self.G(z))
         L_g = torch.exp(logL_g)
-        loss_G = g_loss_mdgan(L_g, lam, self.eps) if self.g_loss == "saturating" else g_loss_mdgan_nonsaturating(logL_g)
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_G.backward()
-        self.opt_G.step()
-        return {"loss_D": loss_D.detach(), "loss_G": loss_G.detach(), "L_real": L_real.mean().detach(),
-                "L_fake": L_g.mean().detach(), "lam": lam}
+        if self.g_loss_kind == "saturating":
+            loss_G = g_loss_mdgan(L_g, self.mixture.lam, self.eps)
+        else:
+            loss_G = g_loss_mdgan_nonsaturating(logL_g)
+        return loss_G, {"loss_G": loss_G.detach(), "L_fake": L_g.mean().detach()}
 
 
-# --- the 2D nets of the paper's code (REFERENCE ch. 04, "2D setup") ------------------------------
+# --- the 2D nets of the paper's code (its "2D setup") ------------------------------------------
 
 
 class ScaledSigmoid(nn.Module):
@@ -241,20 +236,10 @@ class Scale(nn.Module):
         return self.c * x
 
 
-class UniformLatent(nn.Module):
-    """z ↦ 2Φ(z) − 1: turns z ~ N(0, I) into u ~ U[−1, 1] exactly (Φ = the normal CDF), so a
-    generator trained on the paper's uniform latents still samples with ``gantut.gan.generate``."""
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.special.erf(z / math.sqrt(2.0))
-
-
-def mdgan2d_G(z_dim: int = 2, hidden: int = 128, depth: int = 2, out_scale: float = 6.0,
-              uniform_latent: bool = True) -> nn.Sequential:
+def mdgan2d_G(z_dim: int = 2, hidden: int = 128, depth: int = 2, out_scale: float = 6.0) -> nn.Sequential:
     """The paper's 2D generator: u ~ U[−1,1]^z_dim → depth × hidden ReLU → out_scale·tanh.
-    With ``uniform_latent`` the input is z ~ N(0, I), mapped to u by :class:`UniformLatent`."""
-    G = nn.Sequential(UniformLatent() if uniform_latent else nn.Identity(),
-                      nets.mlp2d_G(z_dim, hidden, depth, act="relu", out_act="tanh"), Scale(out_scale))
+    Feed it :class:`gantut.priors.UniformPrior` latents (``MDGANStep(..., UniformPrior(2))``)."""
+    G = nn.Sequential(nets.mlp2d_G(z_dim, hidden, depth, act="relu", out_act="tanh"), Scale(out_scale))
     G.z_dim = z_dim
     return G
 

@@ -6,7 +6,7 @@ trains with :func:`gantut.fit` into a checkpoint under ``runs/checkpoints/mnist/
 the seed, the number of steps, the batch size and the data source — so a model trained once (by a
 chapter or the table) is loaded, not retrained, by everything else that asks for the same setup.
 
-The recipes (REFERENCE ch. 02, 03, 06): the course MLP (``nets.course_G`` / ``nets.course_D``), z 100,
+The recipes (chapters 02, 03, 06): the course MLP (``nets.course_G`` / ``nets.course_D``), z 100,
 batch 64 real images per D update.
 
 ============  =================================================================================
@@ -26,7 +26,6 @@ hyperparameter; it enters the checkpoint key.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import torch
 from . import config, data, metrics, nets
 from .callbacks import BestCheckpointDecay
 from .gan import GANStep, generate
-from .train import History, every, fit, load_checkpoint, run_path
+from .train import History, fit, run_path
 
 __all__ = ["RECIPES", "Trained", "build", "load_or_train", "chapter02", "fid_test", "Z_DIM"]
 
@@ -117,8 +116,7 @@ def load_or_train(name: str, steps: int, seed: int = 0, batch_size: int = 64, *,
                     **{k: v for k, v in r.items()})
     step = build(name, seed, device, **overrides)
     dev = next(step.G.parameters()).device
-    n_critic = r.get("n_critic", 1)
-    batches = data.TensorBatches(train.images, batch_size * n_critic,
+    batches = data.TensorBatches(train.images, step.real_batch(batch_size),
                                  generator=torch.Generator().manual_seed(seed), device=dev)
     state = dict(step.state)
     callbacks = []
@@ -127,13 +125,9 @@ def load_or_train(name: str, steps: int, seed: int = 0, batch_size: int = 64, *,
         cb = BestCheckpointDecay(max(1, steps // 8), fid_fn, key="fid_train", at_step=(3 * steps) // 4)
         callbacks.append(cb)
         state["decay"] = cb
-    loaded = Path(path).exists() and load_checkpoint(path)["step"] >= steps
-    t0 = time.perf_counter()
-    callbacks.append(every(max(steps, 1), lambda loop: {"train_seconds": time.perf_counter() - t0}, at_end=True))
     history = fit(step, batches, steps, state=state, callbacks=callbacks, checkpoint=path,
                   desc=f"MNIST {name} seed {seed}", progress=progress)
-    seconds = history.last("train_seconds") if "train_seconds" in history else float("nan")
-    return Trained(name, step.G, step.D, step, history, Path(path), seconds, loaded)
+    return Trained(name, step.G, step.D, step, history, Path(path), history.train_seconds, history.loaded)
 
 
 def chapter02(recipe: str = "vanilla", steps: int = 1500, seed: int = 0, n_eval: int = 1000,

@@ -15,13 +15,14 @@ loads the trained state and returns its history without training.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
 import random
 import tempfile
+import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -31,8 +32,10 @@ import torch
 from . import config
 
 __all__ = [
+    "FitResult",
     "History",
     "Loop",
+    "CheckpointError",
     "NonFiniteLossError",
     "StopTraining",
     "every",
@@ -45,6 +48,10 @@ __all__ = [
 
 class NonFiniteLossError(FloatingPointError):
     """Raised by :func:`fit` when a scalar returned by the step is NaN or infinite."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be read (damaged, truncated or not gantut's)."""
 
 
 class StopTraining(Exception):
@@ -108,6 +115,35 @@ class History:
 
         cols = [pd.Series(v, index=self._steps[k], name=k) for k, v in self._values.items()]
         return pd.concat(cols, axis=1) if cols else pd.DataFrame()
+
+
+class FitResult(History):
+    """What :func:`fit` returns: the :class:`History` of the run (all of it, resumed part included), plus
+
+    * ``steps_trained`` — steps this call actually trained (0 when a finished checkpoint was loaded);
+    * ``start_step`` — the step it started from (the checkpoint's, or 0);
+    * ``seconds`` — wall-clock seconds this call spent training (0.0 when nothing was trained);
+    * ``loaded`` — True when nothing was trained (load-or-train found a finished checkpoint);
+    * ``train_seconds`` — seconds of training over every call that trained this checkpoint (stored in
+      it), so a loaded run still says what it cost.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps_trained = 0
+        self.start_step = 0
+        self.seconds = 0.0
+        self.train_seconds = 0.0
+
+    @property
+    def loaded(self) -> bool:
+        return self.steps_trained == 0
+
+    @property
+    def history(self) -> History:
+        h = History()
+        h.load_state_dict(self.state_dict())
+        return h
 
 
 def _to_float(value: Any) -> float:
@@ -191,15 +227,23 @@ def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
-    """Load a gantut checkpoint with ``weights_only=True`` (plain tensors and containers only)."""
+    """Read a gantut checkpoint: the one function every checkpoint read goes through.
+
+    ``weights_only=True`` (plain tensors and containers only) and ``map_location`` (default the CPU, so
+    a file written on a GPU loads on a machine without one). A missing, truncated or foreign file gives
+    one message that names the file and the fix.
+    """
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}: train the model first (or check the path).")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # pragma: no cover - message path tested via a corrupt file
-        raise RuntimeError(
-            f"could not read the checkpoint {path} ({type(exc).__name__}: {exc}). "
-            "It may be from an older gantut or damaged: delete it to train again."
-        ) from exc
+    except Exception as exc:
+        reason = "not a torch checkpoint, or truncated" if not isinstance(exc, (MemoryError,)) else str(exc)
+        raise CheckpointError(
+            f"could not read the checkpoint {path} ({reason}). It is damaged, was cut short by an interrupted "
+            "copy, or was not written by gantut: delete it and run again to retrain."
+        ) from None
 
 
 def _rng_state() -> dict:
@@ -232,7 +276,10 @@ def _set_rng_state(state: Mapping) -> None:
 
 def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
-        return batch if batch.device == device else batch.to(device, non_blocking=True)
+        if batch.device == device:
+            return batch
+        # non_blocking only for host -> accelerator copies (a non-blocking copy to the host can be read early)
+        return batch.to(device, non_blocking=batch.device.type == "cpu" and device.type != "cpu")
     if isinstance(batch, (tuple, list)):
         return type(batch)(_to_device(b, device) for b in batch)
     return batch
@@ -277,8 +324,9 @@ def fit(
     log_every: int = 25,
     desc: str | None = None,
     progress: bool | None = None,
-) -> History:
-    """Run ``step`` for ``steps`` iterations over ``data`` and return the :class:`History`.
+) -> FitResult:
+    """Run ``step`` for ``steps`` iterations over ``data``; return a :class:`FitResult` (the history,
+    the steps this call trained and its seconds).
 
     Parameters
     ----------
@@ -292,17 +340,22 @@ def fit(
     checkpoint : a path (see :func:`run_path`). Written atomically every ``checkpoint_every`` steps and
         at the end. If it exists and ``resume`` is true, training continues from it; if it is
         finished, nothing is trained (load-or-train).
-    amp : bf16 autocast on CUDA (ignored on CPU).
+    device : where training runs (default: the device of the state's first module). Every module of
+        ``state`` must already be there: fit raises a clear error rather than moving models silently.
+    amp : bfloat16 autocast around the step's forward passes and losses only (never its backward or
+        optimiser steps, per PyTorch's autocast guidance), on CUDA and on CPU. The step must support it
+        (gantut's adversarial steps do: they expose ``amp_device``).
     log_every : scalars are moved to the history (and checked for NaN/inf) every this many steps.
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     state = dict(state or {})
     dev = torch.device(device) if device is not None else _infer_device(state)
-    history = History()
-    start = 0
+    _check_devices(state, dev)
+    history = FitResult()
+    start, before = 0, 0.0
     if checkpoint is not None and resume and Path(checkpoint).exists():
-        start = _restore(Path(checkpoint), state, history, data)
+        start, before = _restore(Path(checkpoint), state, history, data)
         if start > steps:
             raise ValueError(
                 f"the checkpoint {checkpoint} has already trained {start} steps, more than steps={steps}. "
@@ -321,8 +374,13 @@ def fit(
     if show and start < steps:
         bar = config.progress_bar(total=steps, initial=start, desc=desc or "training", leave=True, disable=False)
 
-    autocast = (torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-                if amp and dev.type == "cuda" else contextlib.nullcontext())
+    if amp:
+        if not hasattr(step, "amp_device"):
+            raise TypeError(f"fit(amp=True) needs a step that autocasts its own forward passes (an attribute "
+                            f"amp_device, as gantut.gan.AdversarialStep has); {type(step).__name__} has none.")
+        if dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+            warnings.warn("this GPU has no native bfloat16: amp=True will be slow; train without it.", stacklevel=2)
+        step.amp_device = dev.type
     buffer: list[tuple[int, Mapping[str, Any]]] = []
 
     def flush() -> None:
@@ -334,11 +392,11 @@ def fit(
             bar.set_postfix({k: f"{_to_float(v):.3g}" for k, v in buffer[-1][1].items()}, refresh=False)
         buffer.clear()
 
+    t0 = time.perf_counter()
     try:
         for i in range(start, steps):
             batch = _to_device(_next_batch(data), dev)
-            with autocast:
-                out = step(batch)
+            out = step(batch)
             loop.step = i + 1
             buffer.append((i + 1, {k: (v.detach() if isinstance(v, torch.Tensor) else v)
                                    for k, v in (out or {}).items()}))
@@ -350,7 +408,7 @@ def fit(
                     _log_callback(cb, loop)
             if checkpoint is not None and checkpoint_every and (i + 1) % checkpoint_every == 0 and i + 1 < steps:
                 flush()
-                _save(Path(checkpoint), loop)
+                _save(Path(checkpoint), loop, before + time.perf_counter() - t0)
             if loop._stop:
                 break
         flush()
@@ -359,8 +417,13 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        if amp:
+            step.amp_device = None
+    history.seconds = time.perf_counter() - t0 if loop.step > start else 0.0
+    history.start_step, history.steps_trained = start, loop.step - start
+    history.train_seconds = before + history.seconds
     if checkpoint is not None and loop.step > start:
-        _save(Path(checkpoint), loop)
+        _save(Path(checkpoint), loop, history.train_seconds)
     return history
 
 
@@ -374,6 +437,17 @@ def _log_callback(cb: every, loop: Loop) -> None:
         loop.history.log(loop.step, extra)
 
 
+def _check_devices(state: Mapping[str, Any], dev: torch.device) -> None:
+    for key, obj in state.items():
+        if isinstance(obj, torch.nn.Module):
+            for p in obj.parameters():
+                if p.device.type != dev.type or (dev.index is not None and p.device.index not in (None, dev.index)):
+                    raise RuntimeError(
+                        f"state[{key!r}] is on {p.device} but fit trains on {dev}: build the models on "
+                        f"gantut.device() (e.g. G.to(gantut.device())) before creating their optimisers.")
+                break
+
+
 def _infer_device(state: Mapping[str, Any]) -> torch.device:
     for obj in state.values():
         if isinstance(obj, torch.nn.Module):
@@ -382,9 +456,10 @@ def _infer_device(state: Mapping[str, Any]) -> torch.device:
     return torch.device("cpu")
 
 
-def _save(path: Path, loop: Loop) -> None:
+def _save(path: Path, loop: Loop, train_seconds: float) -> None:
     payload = {
         "step": loop.step,
+        "train_seconds": float(train_seconds),
         "steps": loop.steps,
         "state": {k: v.state_dict() for k, v in loop.state.items()},
         "history": loop.history.state_dict(),
@@ -395,7 +470,7 @@ def _save(path: Path, loop: Loop) -> None:
     save_checkpoint(path, payload)
 
 
-def _restore(path: Path, state: Mapping[str, Any], history: History, data: Any) -> int:
+def _restore(path: Path, state: Mapping[str, Any], history: History, data: Any) -> tuple[int, float]:
     ckpt = load_checkpoint(path, map_location="cpu")
     if ckpt.get("gantut_checkpoint") != 1:
         raise RuntimeError(f"{path} is not a checkpoint written by gantut.fit; delete it or pick another path.")
@@ -411,4 +486,4 @@ def _restore(path: Path, state: Mapping[str, Any], history: History, data: Any) 
     _set_rng_state(ckpt["rng"])
     if ckpt.get("data") is not None and hasattr(data, "load_state_dict"):
         data.load_state_dict(ckpt["data"])
-    return int(ckpt["step"])
+    return int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))

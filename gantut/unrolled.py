@@ -1,4 +1,4 @@
-"""Unrolled GAN (Metz et al. 2017, "Unrolled Generative Adversarial Networks"; REFERENCE ch. 05).
+"""Unrolled GAN (Metz et al. 2017, "Unrolled Generative Adversarial Networks", arXiv:1611.02163).
 
 The generator is trained against a discriminator that has been allowed to react: starting from
 θ_D⁰ = θ_D, take K optimiser steps of D on the current minibatch,
@@ -18,6 +18,8 @@ itself takes its ordinary single step.
 
 Order of updates: like :class:`gantut.gan.GANStep`, D first, then G (alternating), so ``K = 0``
 *is* the plain GAN step. (poolio/unrolled_gan computes both from the same state, simultaneously.)
+:class:`UnrolledStep` reuses the base D update (penalties such as R1 included) and overrides only
+G's objective.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from . import losses
-from .gan import LOSSES, AdversarialStep
+from .gan import AdversarialStep
+from .penalties import R1
 
 __all__ = ["sgd_step", "adam_step", "unroll", "UnrolledStep"]
 
@@ -80,13 +82,17 @@ def _adam_state(opt: torch.optim.Optimizer, params: dict[str, nn.Parameter]) -> 
 def unroll(D: nn.Module, opt_D: torch.optim.Optimizer, d_loss: Callable, real: torch.Tensor,
            fake: torch.Tensor, K: int, create_graph: bool) -> Params:
     """θ_D^K: K copies of D's optimiser step on (real, fake), from D's current parameters and
-    optimiser state, returned as a dict of tensors (D itself is not changed).
+    optimiser state, returned as a dict of tensors for ``functional_call`` (parameters and copies of
+    D's buffers). D itself is not changed: neither its parameters, nor its optimiser state, nor its
+    BatchNorm running statistics (the unrolled passes update copies).
 
     ``create_graph=True`` keeps the graph of every step, so θ_D^K is differentiable w.r.t. ``fake``
     (and hence θ_G): the second-order unrolled GAN. ``False`` detaches each step (first order).
     """
     params = dict(D.named_parameters())
     theta = {k: p if create_graph else p.detach() for k, p in params.items()}
+    # BatchNorm running statistics: the unrolled D updates copies, never D's own buffers
+    buffers = {k: b.clone() for k, b in D.named_buffers()}
     if isinstance(opt_D, torch.optim.Adam):
         state, hyper = _adam_state(opt_D, params)
     elif isinstance(opt_D, torch.optim.SGD):
@@ -100,7 +106,8 @@ def unroll(D: nn.Module, opt_D: torch.optim.Optimizer, d_loss: Callable, real: t
     for _ in range(K):
         if not create_graph:
             theta = {k: t.detach().requires_grad_(True) for k, t in theta.items()}
-        loss = d_loss(functional_call(D, theta, (real,)), functional_call(D, theta, (fake_k,)))
+        loss = d_loss(functional_call(D, {**theta, **buffers}, (real,)),
+                      functional_call(D, {**theta, **buffers}, (fake_k,)))
         grads = dict(zip(theta, torch.autograd.grad(loss, list(theta.values()), create_graph=create_graph)))
         if state is None:
             theta = sgd_step(theta, grads, hyper["lr"])
@@ -108,66 +115,45 @@ def unroll(D: nn.Module, opt_D: torch.optim.Optimizer, d_loss: Callable, real: t
             theta, state = adam_step(theta, grads, state, **hyper)
         if not create_graph:
             theta = {k: t.detach() for k, t in theta.items()}
-    return theta
+    return {**theta, **buffers}
 
 
 class UnrolledStep(AdversarialStep):
-    """One unrolled-GAN iteration: D's ordinary update, then G's update against θ_D^K.
+    """One unrolled-GAN iteration: D's ordinary update (the base class's), then G's update against θ_D^K.
 
     Parameters
     ----------
     K : unrolling steps (0 = the plain GAN step; poolio and the paper use 5, the paper also 1 and 10).
     order : ``"second"`` (differentiate through the K updates, Eq. 7) or ``"first"`` (drop dθ_D^K/dθ_G).
-    loss : D's loss family from :data:`gantut.gan.LOSSES` (``"minimax"`` = BCE as in poolio).
+    loss : D's loss family from :data:`gantut.losses.LOSSES` (``"minimax"`` = BCE as in poolio).
     g_objective : ``"surrogate"`` — G minimises f_K = −L_D(x, G(z); θ_D^K), the paper's and poolio's
         (saturating for BCE; the real term counts through θ_D^K at second order); ``"loss"`` — G
         minimises the family's own G loss at θ_D^K (non-saturating for ``loss="nonsaturating"``).
+    r1_gamma : R1 on D's own update (a :class:`gantut.penalties.R1`); ``penalties`` takes any others.
 
     Each G update costs about K+1 forward/backward passes of D (more at second order); report
     seconds per step beside the result.
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, opt_G: torch.optim.Optimizer, opt_D: torch.optim.Optimizer,
-                 z_dim: int, *, K: int = 5, order: str = "second", loss: str = "minimax",
-                 g_objective: str = "surrogate", r1_gamma: float = 0.0) -> None:
+                 z_dim, *, K: int = 5, order: str = "second", loss: str = "minimax",
+                 g_objective: str = "surrogate", r1_gamma: float = 0.0, penalties=()) -> None:
         if K < 0:
             raise ValueError(f"K is a number of unrolling steps, >= 0; got {K}.")
         if order not in ("first", "second"):
             raise ValueError(f"order must be 'first' or 'second', got {order!r}.")
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}.")
         if g_objective not in ("surrogate", "loss"):
             raise ValueError(f"g_objective must be 'surrogate' or 'loss', got {g_objective!r}.")
-        self.G, self.D, self.opt_G, self.opt_D, self.z_dim = G, D, opt_G, opt_D, z_dim
-        self.K, self.order, self.loss, self.g_objective = K, order, loss, g_objective
-        self.d_loss, self.g_loss = LOSSES[loss]
-        self.r1_gamma = r1_gamma
+        pens = ([R1(r1_gamma)] if r1_gamma else []) + list(penalties)
+        super().__init__(G, D, opt_G, opt_D, z_dim, loss=loss, penalties=pens)
+        self.K, self.order, self.g_mode = K, order, g_objective
 
-    def d_step(self, real: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            fake = self.G(self.sample_z(len(real)))
-        loss_D = self.d_loss(self.D(real), self.D(fake))
-        total = loss_D + losses.r1_penalty(self.D, real, self.r1_gamma) if self.r1_gamma else loss_D
-        self.opt_D.zero_grad(set_to_none=True)
-        total.backward()
-        self.opt_D.step()
-        return loss_D.detach()
-
-    def g_step(self, real: torch.Tensor) -> torch.Tensor:
-        fake = self.G(self.sample_z(len(real)))
-        theta = unroll(self.D, self.opt_D, self.d_loss, real, fake, self.K, create_graph=self.order == "second")
-        if self.g_objective == "surrogate":
-            loss_G = -self.d_loss(functional_call(self.D, theta, (real,)), functional_call(self.D, theta, (fake,)))
+    def g_objective(self, z: torch.Tensor, real: torch.Tensor):
+        fake = self.G(z)
+        d_loss = lambda r, f: self.loss_fn.d_loss(r, f, self.g_updates)  # noqa: E731
+        theta = unroll(self.D, self.opt_D, d_loss, real, fake, self.K, create_graph=self.order == "second")
+        if self.g_mode == "surrogate":
+            loss_G = -d_loss(functional_call(self.D, theta, (real,)), functional_call(self.D, theta, (fake,)))
         else:
-            loss_G = self.g_loss(functional_call(self.D, theta, (fake,)))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_G.backward()
-        self.opt_D.zero_grad(set_to_none=True)  # G's backward also reached D's parameters; D ignores it
-        self.opt_G.step()
-        return loss_G.detach()
-
-    def __call__(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        loss_D = self.d_step(real)
-        loss_G = self.g_step(real)
-        return {"loss_D": loss_D, "loss_G": loss_G}
-
+            loss_G = self.loss_fn.g_loss(functional_call(self.D, theta, (fake,)), self.g_updates)
+        return loss_G, {"loss_G": loss_G.detach()}

@@ -4,7 +4,7 @@
     python scripts/table_2d.py --quick         # 2 seeds, 300 steps: a check that everything runs (~2 min)
     python scripts/table_2d.py --jobs 2        # two worker processes (one torch thread each)
 
-Protocol (VEEGAN / PacGAN, REFERENCE M6): after training, 2,500 samples; a sample is high quality (HQ) within
+Protocol (VEEGAN, arXiv:1705.07761 / PacGAN, arXiv:1712.04086): after training, 2,500 samples; a sample is high quality (HQ) within
 3 std of its nearest mode; a mode is captured if it is the nearest mode of at least one HQ sample; reverse KL
 of the HQ mode histogram to uniform. Mean ± std (ddof 1) over seeds; seconds are wall-clock per run on the
 machine that ran it (shared machines inflate them: the table records the load average).
@@ -26,61 +26,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gantut import data, gan, metrics, nets  # noqa: E402
+from gantut import data, metrics  # noqa: E402
 from gantut import experiments2d as ex  # noqa: E402
-from gantut.experiments2d import N_EVAL, REFERENCE_ROWS, run_2d  # noqa: E402
+from gantut.experiments2d import BEST_GRID, BEST_RING, N_EVAL, REFERENCE_ROWS, run_2d  # noqa: E402,F401
 from gantut.train import NonFiniteLossError  # noqa: E402
-from gantut import mdgan as md  # noqa: E402
 
-# Every entry's "make" takes the mixture's name and returns a make_step for experiments2d.run_2d. Adam everywhere;
-# batch 256. The 2D MLP GANs (vanilla, unrolled, R1) come from experiments2d.gan_2d, which the chapters use too.
-BEST_RING = "best (ring): unrolled K=1, 1st order + lr decay"
-BEST_GRID = "best (grid): R1 + lr decay"
-
-
-def _adam(m, lr, betas=(0.5, 0.999)):
-    return torch.optim.Adam(m.parameters(), lr, betas=betas)
-
-
-def _steps_of(build):
-    def make_step(seed):
-        step = build()
-        return step, step.state
-    return make_step
-
-
-def wgan_gp(mixture):
-    # igul222 gan_toy.py: lambda 0.1 for toy data, 5 critic steps, Adam 1e-4 beta (0.5, 0.9)
-    def build():
-        G, D = nets.mlp2d_G(z_dim=2), nets.mlp2d_D()
-        return gan.GANStep(G, D, _adam(G, 1e-4, (0.5, 0.9)), _adam(D, 1e-4, (0.5, 0.9)), z_dim=2, loss="wgan",
-                           gp_lambda=0.1, n_critic=5)
-    return _steps_of(build)
-
-
-def mdgan(mixture):
-    def build():
-        G, D = md.mdgan2d_G(), md.mdgan2d_D(d=9)
-        return md.MDGANStep(G, D, _adam(G, 1e-3), _adam(D, 1e-3), z_dim=2, mixture=md.SimplexMixture(9, 0.25))
-    return _steps_of(build)
-
-
-TECHNIQUES = {
-    # name: make (mixture name -> make_step), chapter, n_critic (real batches per step), lr decay fraction,
-    # steps (None = --steps; the best recipes train longer, within the 2-minute budget per run), mixtures
-    "vanilla GAN (ch01)": dict(make=lambda mix: ex.gan_2d(), chapter="01"),
-    "WGAN-GP (ch03)": dict(make=wgan_gp, chapter="03", n_critic=5),
-    "MD-GAN (ch04)": dict(make=mdgan, chapter="04"),
-    "unrolled K=5, 1st order (ch05)": dict(make=lambda mix: ex.gan_2d(K=5, order="first"), chapter="05"),
-    "unrolled K=5, 2nd order (ch05)": dict(make=lambda mix: ex.gan_2d(K=5, order="second"), chapter="05"),
-    "R1 (ch06; γ 0.03 ring, 0.1 grid)": dict(make=lambda mix: ex.gan_2d(r1_gamma=ex.R1_GAMMA_2D[mix]), chapter="06"),
-    # the best recipes found (tuning runs on seed 0, TUNING_NOTES below), run on the mixture each was tuned for:
-    # train longer, decaying every learning rate linearly to 0 over the second half
-    BEST_RING: dict(make=lambda mix: ex.gan_2d(K=1, order="first"), chapter="05", decay=0.5, steps=9000,
-                    mixtures=["ring8"]),
-    BEST_GRID: dict(make=lambda mix: ex.gan_2d(r1_gamma=ex.R1_GAMMA_2D[mix]), chapter="06", decay=0.5,
-                    steps=12000, mixtures=["grid25"]),
-}
+# The recipes are the shared registry gantut.experiments2d.RECIPES_2D (the chapters build from it too):
+# name -> Recipe2D (builder and its arguments, chapter, own steps and lr decay for the best recipes, mixtures).
+TECHNIQUES = ex.RECIPES_2D
 MIXTURES = {"ring8": data.ring, "grid25": data.grid}
 
 # How the best recipes were chosen: single runs (one seed each) made while writing chapters 04-06 with the same
@@ -120,14 +73,11 @@ def run_one(technique: str, mixture: str, seed: int, steps: int, batch_size: int
     return its metrics and wall-clock seconds. A run whose losses become NaN/inf is scored as collapsed
     (0 modes, 0 % HQ). ``threads``: torch intra-op threads (1 is fastest on a shared 2-core machine)."""
     torch.set_num_threads(threads)
-    spec = TECHNIQUES[technique]
+    recipe = TECHNIQUES[technique]
     mix = MIXTURES[mixture]()
-
-    make_step = spec["make"](mixture)
     t0 = time.perf_counter()
     try:
-        res = run_2d(make_step, mix, seed, steps, batch_size, batch_multiple=spec.get("n_critic", 1),
-                     decay=spec.get("decay", 0.0))
+        res = run_2d(recipe.make_step(mixture), mix, seed, steps, batch_size, decay=recipe.decay)
         m, seconds = res.metrics, res.seconds
     except NonFiniteLossError:
         m = metrics.ModeMetrics(0, mix.n_modes, 0.0, float("nan"), N_EVAL)
@@ -171,9 +121,9 @@ def main(argv=None) -> None:
     todo, results = [], []
     for t in techniques:
         for mix in mixtures:
-            if mix not in TECHNIQUES[t].get("mixtures", [mix]):
+            if mix not in (TECHNIQUES[t].mixtures or [mix]):
                 continue
-            steps = a.steps if a.quick else (TECHNIQUES[t].get("steps") or a.steps)
+            steps = a.steps if a.quick else (TECHNIQUES[t].steps or a.steps)
             for seed in range(a.seeds):
                 path = _cache_path(cache, t, mix, seed, steps)
                 if path.exists():
@@ -262,14 +212,14 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
     for r in rows:
         lines.append(f"| {r['technique']} | {r['mixture']} | {r['n_seeds']} | {r['steps']} | {r['modes']} | {r['hq']} | "
                      f"{r['reverse_kl']} | {r['seconds']} | {r['all_modes_runs']}/{r['n_seeds']} | {r['load_avg']} |")
-    for method, source, mix, modes, hq, rkl in REFERENCE_ROWS:  # REFERENCE M6: other nets and budgets
+    for method, source, mix, modes, hq, rkl in REFERENCE_ROWS:  # published: other nets and budgets
         if mix in mixtures:
             lines.append(f"| *{method} ({source})* | {mix} | published | | {modes} | {hq} | {rkl} | | | |")
     short = [f"{r['technique']} on {r['mixture']} ({r['n_seeds']} of {a.seeds} seeds)" for r in rows
              if r["n_seeds"] < a.seeds]
     done = {(r["technique"], r["mixture"]) for r in rows}
     missing = [f"{t} on {m}" for t in techniques for m in mixtures
-               if (t, m) not in done and m in TECHNIQUES[t].get("mixtures", [m])]
+               if (t, m) not in done and m in (TECHNIQUES[t].mixtures or [m])]
     if short or missing:
         lines += ["", "**Incomplete:** " + "; ".join(short + [f"{x} (no run yet)" for x in missing]) + ". Rerun the "
                   "command to complete them (finished runs are cached in runs/table_2d/ and kept)."]

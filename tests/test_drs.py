@@ -147,3 +147,20 @@ def test_acceptance_checker_accepts_reference_and_names_mistakes():
         def stub(l, M, e, g):
             raise NotImplementedError()
         grading.check_acceptance_probability(stub)
+
+
+def test_calibration_heads_and_calibrate_work_on_32px_images():
+    """DRS is not tied to 28 px: a features head on a 32 px DCGAN critic, and calibration through fit."""
+    from gantut import nets
+    from gantut.data import TensorBatches
+
+    torch.manual_seed(0)
+    D = nets.dcgan_D(img_size=32, channels=1, base=8, batchnorm=False)
+    model = drs.CalibratedLogit(D, head="features")
+    assert model(torch.randn(3, 1, 32, 32)).shape == (3,)
+    G = nets.dcgan_G(z_dim=4, img_size=32, channels=1, base=8)
+    real = torch.rand(64, 1, 32, 32) * 2 - 1
+    cal, hist = drs.calibrate(D, G, TensorBatches(real, 16, generator=torch.Generator().manual_seed(0)), 4, 6,
+                              head="affine", progress=False)
+    assert len(hist) == 6 and all(math.isfinite(v) for v in hist)
+    assert cal(torch.randn(2, 1, 32, 32)).shape == (2,)

@@ -134,14 +134,14 @@ def test_gan_2d_builds_the_step_each_chapter_names():
     from gantut.unrolled import UnrolledStep
 
     step, state = ex.gan_2d()(0)
-    assert isinstance(step, GANStep) and step.r1_gamma == 0 and step.loss == "nonsaturating"
-    assert set(state) == {"G", "D", "opt_G", "opt_D"}
+    assert isinstance(step, GANStep) and step.penalties == [] and step.loss == "nonsaturating"
+    assert set(state) == {"G", "D", "opt_G", "opt_D", "step"}
     r1, _ = ex.gan_2d(r1_gamma=ex.R1_GAMMA_2D["grid25"])(0)
-    assert isinstance(r1, GANStep) and r1.r1_gamma == 0.1
+    assert isinstance(r1, GANStep) and [(type(p).__name__, p.gamma) for p in r1.penalties] == [("R1", 0.1)]
     unr, _ = ex.gan_2d(K=1, order="second", r1_gamma=0.03)(0)
-    assert isinstance(unr, UnrolledStep) and (unr.K, unr.order, unr.r1_gamma) == (1, "second", 0.03)
+    assert isinstance(unr, UnrolledStep) and (unr.K, unr.order, unr.penalties[0].gamma) == (1, "second", 0.03)
     out = unr(data.ring().batches(32, generator=torch.Generator().manual_seed(0)).next())
-    assert set(out) == {"loss_D", "loss_G"} and all(math.isfinite(float(v)) for v in out.values())
+    assert set(out) == {"loss_D", "loss_G", "r1"} and all(math.isfinite(float(v)) for v in out.values())
 
 
 def test_gan_2d_seeds_like_a_hand_built_step():

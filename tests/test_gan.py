@@ -51,9 +51,9 @@ def test_g_update_moves_fakes_toward_higher_logits():
 def test_n_critic_splits_the_batch_and_returns_all_keys():
     G, D, step = make("wgan", n_critic=5, gp_lambda=10.0)
     out = step(torch.randn(10, 1))
-    assert set(out) == {"loss_D", "loss_G", "penalty", "W_estimate"}
-    assert step._d_updates == 5
-    with pytest.raises(ValueError, match="multiple of n_critic"):
+    assert set(out) == {"loss_D", "loss_G", "gp", "W_estimate"}
+    assert step.d_updates == 5 and step.g_updates == 1
+    with pytest.raises(ValueError, match="cannot be split into n_critic"):
         step(torch.randn(7, 1))
 
 
@@ -68,10 +68,10 @@ def test_weight_clipping_and_unknown_loss():
 def test_lazy_r1_applies_every_k_updates_scaled_by_k():
     G, D, step = make(r1_gamma=2.0, r1_every=2)
     first = step.d_step(torch.randn(4, 1))
-    assert "penalty" not in first
+    assert "r1" not in first
     w1 = D.w.item()  # D(x) = w x + b, so ||grad_x D||^2 = w^2 and R1 = (gamma/2) w^2, times k = 2
     second = step.d_step(torch.randn(4, 1))
-    assert second["penalty"].item() == pytest.approx(2 * (2.0 / 2) * w1**2)
+    assert second["r1"].item() == pytest.approx(2 * (2.0 / 2) * w1**2)
 
 
 def test_generate_is_reproducible_and_restores_mode():

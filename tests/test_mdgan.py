@@ -85,9 +85,9 @@ def test_losses_with_eps_inside_the_logs():
     assert mdgan.g_loss_mdgan(torch.tensor([lam]), lam).item() == pytest.approx(math.log(eps))
 
 
-def test_uniform_latent_maps_normal_to_uniform():
-    z = torch.randn(200000, generator=torch.Generator().manual_seed(0))
-    u = mdgan.UniformLatent()(z)
+def test_uniform_prior_maps_normal_to_uniform():
+    from gantut.priors import UniformPrior
+    u = UniformPrior(1).sample(200000, generator=torch.Generator().manual_seed(0))
     assert u.min() >= -1 and u.max() <= 1
     assert u.mean().item() == pytest.approx(0.0, abs=0.01)
     assert u.var().item() == pytest.approx(1 / 3, abs=0.01)  # Var U[-1, 1] = 1/3

@@ -7,12 +7,12 @@ from gantut import mnist_models as mm
 
 def test_recipes_build_the_stated_steps():
     s = mm.build("wgan_gp", seed=0, device="cpu")
-    assert (s.loss, s.n_critic, s.gp_lambda) == ("wgan", 5, 10.0)
+    assert (s.loss, s.n_critic) == ("wgan", 5) and [(p.key, p.lam) for p in s.penalties] == [("gp", 10.0)]
     assert s.opt_D.param_groups[0]["betas"] == (0.5, 0.9) and s.opt_D.param_groups[0]["lr"] == 1e-4
     w = mm.build("wgan", seed=0, device="cpu")
     assert w.clip == 0.01 and isinstance(w.opt_D, torch.optim.RMSprop)
     r = mm.build("r1", seed=0, device="cpu", r1_gamma=3.0, r1_every=4)
-    assert (r.r1_gamma, r.r1_every) == (3.0, 4)
+    assert [(p.key, p.gamma, p.every) for p in r.penalties] == [("r1", 3.0, 4)]
     with pytest.raises(ValueError, match="unknown MNIST recipe"):
         mm.build("nope")
     with pytest.raises(ValueError, match="unknown hyperparameters"):

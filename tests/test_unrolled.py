@@ -140,3 +140,25 @@ def test_bad_arguments_name_the_fix():
     with pytest.raises(ValueError, match="Adam or SGD"):
         unrolled.unroll(D, torch.optim.RMSprop(D.parameters()), losses.d_loss_minimax, torch.randn(2, 2),
                         torch.randn(2, 2), 1, False)
+
+
+def test_unroll_leaves_a_batchnorm_D_untouched():
+    """dcgan_D(28) has BatchNorm: unrolling runs it in train mode on copies of its buffers, so every
+    parameter, buffer (running mean/var, batch count) and optimiser state of D is unchanged."""
+    from gantut import losses, nets
+
+    torch.manual_seed(0)
+    D = nets.dcgan_D(28, 1, 8)
+    opt = torch.optim.Adam(D.parameters(), 1e-3)
+    real, fake = torch.randn(6, 1, 28, 28), torch.randn(6, 1, 28, 28)
+    buffers = {k: b.clone() for k, b in D.named_buffers()}
+    params = {k: p.clone() for k, p in D.named_parameters()}
+    assert buffers, "the test needs a D with buffers"
+    for order in ("first", "second"):
+        theta = unrolled.unroll(D, opt, losses.d_loss_minimax, real, fake, K=2, create_graph=order == "second")
+        assert all(torch.equal(b, buffers[k]) for k, b in D.named_buffers())
+        assert all(torch.equal(p, params[k]) for k, p in D.named_parameters())
+        assert not opt.state
+        # the unrolled copies did move: BatchNorm statistics of the unrolled passes are in theta
+        moved = [k for k in buffers if "running_mean" in k and not torch.equal(theta[k], buffers[k])]
+        assert moved
