@@ -11,3 +11,4 @@ from .config import (  # noqa: F401
     setup,
 )
 from .train import History, StopTraining, every, fit, run_path  # noqa: F401,E402
+from .outputs import save_metrics  # noqa: F401,E402

@@ -6,8 +6,9 @@
 
 ``run`` executes the chapter notebook with papermill (kernel ``python3``, working directory the
 notebooks folder, ``GANTUT_PROFILE`` set for the kernel) into
-``runs/<NN_topic>/<timestamp>-<profile>/``. A chapter whose parameters cell declares ``out_dir``
-receives that folder and may write ``figures/`` and ``metrics.json`` there.
+``runs/<NN_topic>/<timestamp>-<profile>/``, and writes there ``figures/`` (every picture of the executed
+notebook, ``cellNN-K.png``) and ``metrics.json`` (the numbers the chapter's verdict cell saves with
+:func:`gantut.outputs.save_metrics`; the kernel finds the folder in ``GANTUT_OUT_DIR``).
 
 The notebooks folder is the checkout's ``notebooks/``, or ``$GANTUT_NOTEBOOKS``.
 """
@@ -180,10 +181,11 @@ def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        # text progress bars: widget bars saved without widget state show "model not found" later
-        with _environ(GANTUT_PROFILE=profile, GANTUT_PROGRESS="text"):
+        # no progress bars inside the notebook (widget bars saved without their state show "model not
+        # found", text bars leave stderr remnants); the terminal shows papermill's cell progress instead
+        with _environ(GANTUT_PROFILE=profile, GANTUT_PROGRESS="off", GANTUT_OUT_DIR=str(out_dir)):
             papermill.execute_notebook(str(path), str(executed), parameters=values, kernel_name="python3",
-                                       cwd=str(path.parent), progress_bar=False,
+                                       cwd=str(path.parent), progress_bar=sys.stderr.isatty(),
                                        execution_timeout=timeout)
     except PapermillExecutionError as err:
         raise ChapterFailed(
@@ -191,10 +193,32 @@ def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (
             f"the executed notebook, with the full traceback, is {executed}"
         ) from None
     tidy_outputs(executed)
+    extract_figures(executed, out_dir / "figures")
     figures = out_dir / "figures"
     metrics = out_dir / "metrics.json"
     return RunResult(executed, out_dir, figures if figures.is_dir() else None,
                      metrics if metrics.is_file() else None)
+
+
+def extract_figures(notebook: Path, folder: Path) -> list[Path]:
+    """Write every PNG output of ``notebook`` to ``folder/cellNN-K.png`` (NN = the cell's index); return the paths."""
+    import base64
+
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    written = []
+    for i, cell in enumerate(nb.cells):
+        k = 0
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            png = out.get("data", {}).get("image/png")
+            if png:
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"cell{i:02d}-{k}.png"
+                path.write_bytes(base64.b64decode(png if isinstance(png, str) else "".join(png)))
+                written.append(path)
+                k += 1
+    return written
 
 
 def _collapse_stream(text: str) -> str:
@@ -202,9 +226,13 @@ def _collapse_stream(text: str) -> str:
     return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
+_PROGRESS_RE = re.compile(r"\d+%\|[^|\n]*\|\s*[\d.]+[kM]?/[\d.]+[kM]?|\bit/s\]|s/it\]")  # a tqdm bar
+
+
 def tidy_outputs(path: Path) -> None:
     """Make an executed notebook read as a student sees it: consecutive stream outputs merged and
-    progress-bar redraws (``\r``) collapsed to their final state; stale ``metadata.widgets`` dropped."""
+    progress-bar redraws (``\r``) collapsed to their final state, progress-bar lines and empty stderr
+    streams dropped; stale ``metadata.widgets`` dropped."""
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
@@ -219,10 +247,16 @@ def tidy_outputs(path: Path) -> None:
                 merged[-1]["text"] += out["text"]
             else:
                 merged.append(out)
+        kept = []
         for out in merged:
             if out.get("output_type") == "stream":
                 out["text"] = _collapse_stream(out["text"])
-        cell.outputs = merged
+                if out["name"] == "stderr":
+                    out["text"] = "\n".join(l for l in out["text"].split("\n") if not _PROGRESS_RE.search(l))
+                    if not out["text"].strip():
+                        continue  # an empty stderr box (a progress bar that closed) shows nothing useful
+            kept.append(out)
+        cell.outputs = kept
     nbformat.write(nb, str(path))
 
 

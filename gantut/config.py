@@ -78,10 +78,39 @@ def device(prefer: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def threads() -> int:
+    """The thread policy, in one place: torch's CPU threads for training and metrics.
+
+    ``GANTUT_THREADS`` if set; else **1**. The nets of this collection are small: on a 2-core machine with
+    anything else running, two torch threads were 10-25× slower than one for the 2D MLPs (docs/benchmarks.md),
+    and results differ between thread counts (floating-point sums are split differently), so one fixed
+    count is also what makes a seed reproducible. :func:`setup` applies it; every timing is quoted with it.
+    """
+    raw = os.environ.get("GANTUT_THREADS", "").strip()
+    if not raw:
+        return 1
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"GANTUT_THREADS={raw!r} must be a positive integer (e.g. `export GANTUT_THREADS=1`).")
+    return n
+
+
+def apply_threads() -> int:
+    """Set torch's intra-op threads to :func:`threads` and return the count."""
+    n = threads()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed ``random``, NumPy and torch (CPU and CUDA); return a CPU ``torch.Generator`` with that seed.
 
-    The same seed gives the same numbers on the same CPU build of torch.
+    The same seed gives the same numbers on the same build of torch **at the same thread count**
+    (:func:`threads`; :func:`setup` applies it).
     """
     seed = int(seed)
     random.seed(seed)
@@ -135,17 +164,17 @@ def runs_dir() -> Path:
 
 
 def progress_enabled() -> bool:
-    """Progress bars are off in the smoke profile (nbval compares stderr) and under GANTUT_NO_PROGRESS."""
+    """Progress bars are off in the smoke profile (nbval compares stderr), under GANTUT_NO_PROGRESS, and
+    with ``GANTUT_PROGRESS=off`` (what ``gantut run`` sets: the terminal shows papermill's cell progress
+    instead, and the saved notebook keeps no bar remnants)."""
+    if os.environ.get("GANTUT_PROGRESS", "").strip().lower() == "off":
+        return False
     return profile() != "smoke" and not os.environ.get("GANTUT_NO_PROGRESS")
 
 
 def progress_bar(**kwargs):
-    """A tqdm progress bar: the widget in JupyterLab, plain text when ``GANTUT_PROGRESS=text``.
-
-    Headless runs (``gantut run``, refreshing committed notebooks) set ``GANTUT_PROGRESS=text``:
-    widget bars saved without their widget state show "model not found" when the notebook is
-    opened later, text bars show their final line.
-    """
+    """A tqdm progress bar: the widget in JupyterLab, plain text when ``GANTUT_PROGRESS=text``, none when
+    ``GANTUT_PROGRESS=off`` (headless runs that refresh committed notebooks)."""
     if os.environ.get("GANTUT_PROGRESS", "").lower() == "text":
         from tqdm.std import tqdm
 
@@ -154,7 +183,10 @@ def progress_bar(**kwargs):
         kwargs.setdefault("ascii", True)
     else:
         from tqdm.auto import tqdm
-    kwargs.setdefault("disable", not progress_enabled())
+    if not progress_enabled():
+        kwargs["disable"] = True
+    else:
+        kwargs.setdefault("disable", False)
     return tqdm(**kwargs)
 
 
@@ -165,13 +197,14 @@ class Setup(dict):
 
 
 def setup(seed: int = 0, *, quiet: bool = False) -> Setup:
-    """The setup cell of every chapter: choose the profile and device, seed everything, say so."""
+    """The setup cell of every chapter: choose the profile, device and thread count, seed everything, say so."""
     prof = profile()
     dev = device()
+    n_threads = apply_threads()
     gen = seed_everything(seed)
     if not quiet:
-        print(f"gantut {_version()} | profile={prof} | device={dev.type} | seed={seed}")
-    return Setup(profile=prof, device=dev, seed=seed, generator=gen)
+        print(f"gantut {_version()} | profile={prof} | device={dev.type} | threads={n_threads} | seed={seed}")
+    return Setup(profile=prof, device=dev, seed=seed, generator=gen, threads=n_threads)
 
 
 def _version() -> str:

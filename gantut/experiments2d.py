@@ -86,16 +86,18 @@ class Result:
     seed: int
     steps: int
     state: Mapping[str, Any] | None = field(default=None, repr=False)
+    threads: int = field(default_factory=torch.get_num_threads)
 
     def __str__(self) -> str:
-        return f"seed {self.seed}, {self.steps} steps: {self.metrics} ({self.seconds:.0f} s)"
+        return (f"seed {self.seed}, {self.steps} steps: {self.metrics} ({self.seconds:.0f} s, "
+                f"{self.threads} thread{'s' if self.threads > 1 else ''})")
 
     def to_payload(self) -> dict:
         m = self.metrics
         return {"metrics": [m.modes, m.n_modes, m.hq, m.reverse_kl, m.n, m.n_std],
                 "snap_steps": [s for s, _ in self.snaps], "snap_points": [p for _, p in self.snaps],
                 "history": self.history.state_dict(), "seconds": self.seconds, "samples": self.samples,
-                "seed": self.seed, "steps": self.steps}
+                "seed": self.seed, "steps": self.steps, "threads": self.threads}
 
     @classmethod
     def from_payload(cls, p: Mapping) -> "Result":
@@ -104,7 +106,7 @@ class Result:
         h.load_state_dict(p["history"])
         return cls(metrics.ModeMetrics(int(modes), int(n_modes), float(hq), float(rkl), int(n), float(n_std)),
                    list(zip(p["snap_steps"], p["snap_points"])), h, float(p["seconds"]), p["samples"],
-                   int(p["seed"]), int(p["steps"]))
+                   int(p["seed"]), int(p["steps"]), threads=int(p.get("threads", 0)))
 
 
 # R1's γ for the 2D GAN (chapter 06), per mixture: tuned by single runs (seed 0, 4,000 steps + decay) over

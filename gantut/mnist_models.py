@@ -69,8 +69,8 @@ class Trained:
     z_dim: int = Z_DIM
 
     def __str__(self) -> str:
-        how = "loaded from" if self.loaded else "trained into"
-        return f"{self.name}: {how} {self.path} ({self.seconds:.0f} s of training)"
+        how = "loaded from the checkpoint of an earlier run" if self.loaded else "trained"
+        return f"{self.name}: {how} ({self.seconds:.0f} s of training)"
 
 
 def _recipe(name: str, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -147,12 +147,12 @@ def test_student_command_writes_student_versions(notebooks, tmp_path, capsys):
     assert "student version:" in capsys.readouterr().out
 
 
-def test_run_inplace_refreshes_the_chapter_and_uses_text_progress(notebooks, tmp_path, capsys):
+def test_run_inplace_refreshes_the_chapter_without_progress_bars(notebooks, tmp_path, capsys):
     nbformat.write(_notebook("Env", "x = 1", "import os\nprint(os.environ['GANTUT_PROGRESS'], os.environ['GANTUT_PROFILE'])"),
                    notebooks / "04_env.ipynb")
     assert cli.main(["run", "04", "--profile", "cpu", "--inplace"]) == 0
     nb = nbformat.read(notebooks / "04_env.ipynb", as_version=4)
-    assert nb.cells[-1].outputs[0]["text"] == "text cpu\n"  # executed outputs written over the chapter
+    assert nb.cells[-1].outputs[0]["text"] == "off cpu\n"  # executed outputs written over the chapter
     assert "(in place)" in capsys.readouterr().out
 
 
@@ -176,3 +176,30 @@ def test_tidy_outputs_merges_streams_and_collapses_progress_redraws(tmp_path):
     out = nbformat.read(tmp_path / "t.ipynb", as_version=4)
     assert [o["text"] for o in out.cells[-1].outputs] == ["bar 100%\n", "done\n"]
     assert "widgets" not in out.metadata
+
+
+def test_tidy_outputs_drops_progress_bar_lines_and_empty_stderr(tmp_path):
+    nb = _notebook("T", None, "pass")
+    nb.cells[-1].outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="train: 100%|##########| 40/40 [00:01<00:00, 30.1it/s]\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something real\n"),
+    ]
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    cli.tidy_outputs(tmp_path / "t.ipynb")
+    outs = nbformat.read(tmp_path / "t.ipynb", as_version=4).cells[-1].outputs
+    assert [(o["name"], o["text"]) for o in outs] == [("stdout", "done\n"), ("stderr", "UserWarning: something real\n")]
+
+
+def test_run_writes_figures_and_metrics_into_the_run_folder(notebooks, tmp_path, capsys):
+    nbformat.write(_notebook("Out", "x = 1", "%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+                             "import gantut\nfig = plt.figure(); plt.plot([0, 1]); plt.show()\n"
+                             "gantut.save_metrics({'fid': 12.5, 'nan': float('nan')}, chapter='05')"),
+                   notebooks / "05_out.ipynb")
+    out = tmp_path / "run"
+    assert cli.main(["run", "05", "--profile", "smoke", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["fid"] == 12.5 and metrics["nan"] is None and metrics["chapter"] == "05"
+    assert metrics["profile"] == "smoke" and metrics["threads"] >= 1
+    assert list((out / "figures").glob("cell*.png")) and str(out / "metrics.json") in printed

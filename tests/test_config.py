@@ -78,9 +78,44 @@ def test_setup_prints_one_line(clean_env, capsys):
     clean_env.setattr(torch.cuda, "is_available", lambda: False)
     s = gantut.setup(seed=3)
     assert s.profile == "smoke" and s.seed == 3 and s.device.type == "cpu"
-    assert "profile=smoke | device=cpu | seed=3" in capsys.readouterr().out
+    assert "profile=smoke | device=cpu | threads=1 | seed=3" in capsys.readouterr().out
     assert progress_off_in_smoke()
 
 
 def progress_off_in_smoke():
     return config.progress_enabled() is False
+
+
+def test_thread_policy_is_one_thread_unless_gantut_threads_says(monkeypatch, capsys):
+    import torch
+    from gantut import config
+
+    monkeypatch.delenv("GANTUT_THREADS", raising=False)
+    assert config.threads() == 1
+    before = torch.get_num_threads()
+    try:
+        S = config.setup(seed=0)
+        assert S.threads == 1 and torch.get_num_threads() == 1 and "threads=1" in capsys.readouterr().out
+        monkeypatch.setenv("GANTUT_THREADS", "2")
+        assert config.apply_threads() == 2 and torch.get_num_threads() == 2
+        monkeypatch.setenv("GANTUT_THREADS", "two")
+        with pytest.raises(ValueError, match="GANTUT_THREADS"):
+            config.threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_same_seed_same_2d_numbers_in_two_fresh_processes_at_the_thread_policy():
+    """The documented policy (one thread): two fresh processes train the same 2D GAN to the same samples."""
+    import subprocess
+    import sys
+
+    code = ("import gantut, torch; from gantut import data, experiments2d as ex; gantut.setup(seed=1, quiet=True); "
+            "r = ex.run_2d(ex.gan_2d(), data.ring(), seed=1, steps=40, batch_size=64); "
+            "print(r.metrics.modes, f'{r.metrics.hq:.6f}', f'{float(r.samples.sum()):.8f}', torch.get_num_threads())")
+    env = {**__import__("os").environ, "GANTUT_PROFILE": "smoke"}
+    env.pop("GANTUT_THREADS", None)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+            for _ in range(2)]
+    outs = [r.stdout.strip().splitlines()[-1] for r in runs]
+    assert outs[0] == outs[1] and outs[0].endswith(" 1")
