@@ -170,7 +170,7 @@ class MLPDiscriminator(MLP):
 def course_G(z_dim: int = 100, batchnorm: bool = False) -> MLPGenerator:
     """The course ("platform") MNIST generator: z_dim→256→512→1024→784, LeakyReLU 0.2, tanh,
     reshaped to ``N×1×28×28``. ``batchnorm=True`` adds BatchNorm1d (default eps 1e-5) after each
-    hidden Linear (REFERENCE ch. 02)."""
+    hidden Linear (the layer sizes of lyeoni/pytorch-mnist-GAN; docs/references.md, chapter 02)."""
     return MLPGenerator(
         [z_dim, 256, 512, 1024, 784],
         out_shape=(1, 28, 28),
@@ -284,7 +284,8 @@ class DCGANDiscriminator(nn.Module):
     (LeakyReLU 0.2; BatchNorm from the second layer when ``batchnorm``), down to an s₀×s₀ map,
     then a Conv(s₀) to ``out_dim`` raw scores, returned as ``N×out_dim``.
 
-    ``batchnorm=False`` is the WGAN-GP critic (the penalty is per sample, REFERENCE ch. 03);
+    ``batchnorm=False`` is the WGAN-GP critic (the penalty is per sample: Gulrajani et al. 2017,
+    arXiv:1704.00028);
     ``spectral_norm=True`` wraps every conv in spectral normalisation (SAGAN, ch. 08).
     ``features(x)`` is the flattened last hidden map, ``N×feature_dim``.
     """

@@ -58,7 +58,7 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 "BEGIN/END SOLUTION and BEGIN/END HIDDEN TESTS markers and that such cells carry "
                 "nbgrader metadata (solution: true / grade: true)."
             ) from None
-    nb.metadata.pop("widgets", None)  # saved widget state (REFERENCE N5)
+    nb.metadata.pop("widgets", None)  # saved widget state: stale once the outputs change
     return nb
 
 

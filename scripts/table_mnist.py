@@ -47,7 +47,7 @@ ROWS = [  # (label, recipe, DRS head or False, chapter)
     ("vanilla + DRS", "vanilla", None, "07"),
     ("WGAN-GP + decay + DRS", "wgan_gp_decay", "affine", "07"),
 ]
-SEED_CLAIMS = {  # REFERENCE ch. 02/03/06/07 and 13: pytorch-fid Inception on the full MNIST, other setups
+SEED_CLAIMS = {  # seed reports 002/004 (docs/references.md): pytorch-fid Inception on the full MNIST, other setups
     "vanilla": "002: 38; 004: 29.28",
     "+BN (G)": "004: 26.68 (002: WGAN+BN 27)",
     "WGAN (clip 0.01)": "004: 58.41",
