@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import config
+from .train import CheckpointError, load_checkpoint
 
 DATASETS = ("mnist", "fashion")
 TRAIN_COMMAND = "python scripts/train_classifier.py {dataset}"
@@ -105,7 +106,11 @@ def load_classifier(dataset: str = "mnist", path: str | Path | None = None,
             f"classifier checkpoint {path} not found. It ships with the repository; to rebuild it run "
             f"`{TRAIN_COMMAND.format(dataset=dataset)}` from the repository root (a few CPU minutes)."
         )
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    fix = (f"restore the shipped file (`git checkout -- {path.name}` in data/classifiers/) or rebuild it with "
+           f"`{TRAIN_COMMAND.format(dataset=dataset)}`")
+    ckpt = load_checkpoint(path, fix=fix)
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "meta" not in ckpt:
+        raise CheckpointError(f"{path} is not a gantut classifier checkpoint (no state_dict / meta). Fix: {fix}.")
     model = SmallCNN()
     model.load_state_dict(ckpt["state_dict"])
     model.meta = dict(ckpt["meta"])

@@ -127,16 +127,37 @@ def repo_root() -> Path | None:
     return root if (root / "pyproject.toml").exists() and (root / "notebooks").is_dir() else None
 
 
+def _env_folder(var: str, create: bool) -> Path | None:
+    """The folder named by the environment variable ``var``, checked: a clear error naming the variable when it
+    is a file, missing (``create=False``), or cannot be created or written."""
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{var}={raw} is a file, not a folder: point {var} at a folder (or unset it).")
+    if not path.exists():
+        if not create:
+            raise FileNotFoundError(f"{var}={raw} does not exist: create it (mkdir -p {raw}) or unset {var} to use "
+                                    "the default.")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PermissionError(f"{var}={raw} cannot be created ({exc.strerror}): point {var} at a folder you can "
+                                  "write to (or unset it).") from None
+        _notice(f"gantut: created {var} folder {path}")
+    if not os.access(path, os.W_OK):
+        raise PermissionError(f"{var}={raw} is not writable: point {var} at a folder you can write to (or unset it).")
+    return path
+
+
 def data_dir() -> Path:
-    """Where datasets are found and downloaded: ``$GANTUT_DATA``, else the checkout's ``data/``,
-    else ``~/.cache/gantut/data``."""
-    env = os.environ.get("GANTUT_DATA")
-    if env:
-        path = Path(env).expanduser()
-    elif repo_root() is not None:
-        path = repo_root() / "data"
-    else:
-        path = Path.home() / ".cache" / "gantut" / "data"
+    """Where datasets are found and downloaded: ``$GANTUT_DATA`` (an existing folder), else the checkout's
+    ``data/``, else ``~/.cache/gantut/data``."""
+    path = _env_folder("GANTUT_DATA", create=False)
+    if path is not None:
+        return path
+    path = repo_root() / "data" if repo_root() is not None else Path.home() / ".cache" / "gantut" / "data"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -150,15 +171,12 @@ def assets_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Where runs, checkpoints and executed notebooks go: ``$GANTUT_RUNS``, else ``./runs`` beside the
-    checkout (or the working directory outside one)."""
-    env = os.environ.get("GANTUT_RUNS")
-    if env:
-        path = Path(env).expanduser()
-    elif repo_root() is not None:
-        path = repo_root() / "runs"
-    else:
-        path = Path.cwd() / "runs"
+    """Where runs, checkpoints and executed notebooks go: ``$GANTUT_RUNS`` (created if missing, with a notice),
+    else ``./runs`` beside the checkout (or the working directory outside one)."""
+    path = _env_folder("GANTUT_RUNS", create=True)
+    if path is not None:
+        return path
+    path = repo_root() / "runs" if repo_root() is not None else Path.cwd() / "runs"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

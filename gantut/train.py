@@ -226,23 +226,23 @@ def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu",
+                    fix: str = "delete it and run again to retrain") -> dict:
     """Read a gantut checkpoint: the one function every checkpoint read goes through.
 
     ``weights_only=True`` (plain tensors and containers only) and ``map_location`` (default the CPU, so
     a file written on a GPU loads on a machine without one). A missing, truncated or foreign file gives
-    one message that names the file and the fix.
+    one message that names the file and ``fix``.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: train the model first (or check the path).")
+        raise FileNotFoundError(f"no checkpoint at {path}: {fix}.")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        reason = "not a torch checkpoint, or truncated" if not isinstance(exc, (MemoryError,)) else str(exc)
+    except Exception:
         raise CheckpointError(
-            f"could not read the checkpoint {path} ({reason}). It is damaged, was cut short by an interrupted "
-            "copy, or was not written by gantut: delete it and run again to retrain."
+            f"could not read the checkpoint {path}: it is damaged, was cut short (an interrupted run or copy), or "
+            f"was not written by gantut. Fix: {fix}."
         ) from None
 
 

@@ -67,6 +67,7 @@ def test_cuda_requested_without_cuda(clean_env):
 
 
 def test_paths_are_overridable(clean_env, tmp_path):
+    (tmp_path / "d").mkdir()
     clean_env.setenv("GANTUT_DATA", str(tmp_path / "d"))
     clean_env.setenv("GANTUT_RUNS", str(tmp_path / "r"))
     assert gantut.data_dir() == tmp_path / "d" and (tmp_path / "d").is_dir()
@@ -119,3 +120,31 @@ def test_same_seed_same_2d_numbers_in_two_fresh_processes_at_the_thread_policy()
             for _ in range(2)]
     outs = [r.stdout.strip().splitlines()[-1] for r in runs]
     assert outs[0] == outs[1] and outs[0].endswith(" 1")
+
+
+def test_bad_path_variables_name_the_variable_and_the_fix(clean_env, tmp_path):
+    missing = tmp_path / "nonexistent"
+    clean_env.setenv("GANTUT_DATA", str(missing))
+    with pytest.raises(FileNotFoundError, match="GANTUT_DATA=.*does not exist: create it"):
+        gantut.data_dir()
+    assert not missing.exists()  # no folder created behind the user's back
+    a_file = tmp_path / "hostname"
+    a_file.write_text("x")
+    for var, fn in (("GANTUT_DATA", gantut.data_dir), ("GANTUT_RUNS", gantut.runs_dir)):
+        clean_env.setenv(var, str(a_file))
+        with pytest.raises(NotADirectoryError, match=f"{var}=.* is a file, not a folder"):
+            fn()
+        clean_env.delenv(var)
+    clean_env.setenv("GANTUT_RUNS", str(a_file / "sub"))  # cannot be created below a file
+    with pytest.raises((PermissionError, NotADirectoryError), match="GANTUT_RUNS"):
+        gantut.runs_dir()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if not __import__("os").access(ro, __import__("os").W_OK):  # root can write anywhere: nothing to test then
+            clean_env.setenv("GANTUT_RUNS", str(ro))
+            with pytest.raises(PermissionError, match="GANTUT_RUNS=.* is not writable"):
+                gantut.runs_dir()
+    finally:
+        ro.chmod(0o700)

@@ -266,6 +266,19 @@ def test_shipped_classifier_features_and_class_coverage(dataset):
     assert 1.0 <= cc.inception_score <= 6.0 + 1e-9
 
 
+def test_garbage_classifier_file_names_the_file_and_the_fix(tmp_path):
+    from gantut.classifier import load_classifier
+    from gantut.train import CheckpointError
+
+    bad = tmp_path / "mnist_cnn.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="mnist_cnn.pt.*scripts/train_classifier.py mnist"):
+        load_classifier("mnist", path=bad)
+    torch.save({"something": torch.zeros(1)}, bad)
+    with pytest.raises(CheckpointError, match="not a gantut classifier checkpoint"):
+        load_classifier("mnist", path=bad)
+
+
 def test_missing_checkpoint_names_the_training_command(tmp_path):
     with pytest.raises(FileNotFoundError, match="scripts/train_classifier.py mnist"):
         metrics.ClassifierFeatures("mnist", device="cpu", path=tmp_path / "none.pt")

@@ -177,3 +177,34 @@ def test_run_path_is_keyed_by_hyperparameters(tmp_path, monkeypatch):
     assert a != run_path("02", "vanilla", lr=1e-4, steps=100)
     assert a.parent == tmp_path / "checkpoints" / "02" and a.name.startswith("vanilla-")
     assert gantut.runs_dir() == tmp_path
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage, not a zip", None])
+def test_every_damaged_checkpoint_gives_one_message_naming_the_file_and_fix(tmp_path, content):
+    """Truncated, empty or foreign checkpoints: one CheckpointError that names the file and the fix, and never
+    torch's advice to load with weights_only=False (that would run arbitrary code from the file)."""
+    from gantut.train import CheckpointError, load_checkpoint
+
+    path = tmp_path / "c.pt"
+    if content is None:  # a real checkpoint cut short
+        torch.save({"step": 1, "w": torch.randn(1000)}, path)
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    msg = str(err.value)
+    assert str(path) in msg and "delete it and run again" in msg and "weights_only" not in msg
+    # fit reads through the same function
+    with pytest.raises(CheckpointError, match="c.pt"):
+        fit(lambda b: {}, None, 1, checkpoint=path, progress=False)
+
+
+def test_a_pickled_object_checkpoint_is_refused_without_suggesting_weights_only_false(tmp_path):
+    from gantut.train import CheckpointError, load_checkpoint
+
+    path = tmp_path / "obj.pt"
+    torch.save({"obj": torch.nn.Linear(1, 1)}, path)  # a module object, not plain tensors
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert "weights_only" not in str(err.value)
