@@ -39,6 +39,7 @@ import torch
 from . import config, mdgan, metrics, nets
 from .callbacks import lr_decay
 from .gan import GANStep, generate
+from .pacgan import PackedD
 from .priors import Prior, UniformPrior, as_prior
 from .unrolled import UnrolledStep
 from .train import History, every, fit, load_checkpoint, save_checkpoint
@@ -116,16 +117,19 @@ R1_GAMMA_2D = {"ring8": 0.03, "grid25": 0.1}
 
 
 def gan_2d(*, K: int = 0, order: str = "first", r1_gamma: float = 0.0, lr: float = 1e-3,
-           betas: tuple[float, float] = (0.5, 0.999), hidden: int = 128) -> MakeStep:
+           betas: tuple[float, float] = (0.5, 0.999), hidden: int = 128, pack: int = 1) -> MakeStep:
     """``make_step`` for the 2D MLP GAN of chapters 01, 05 and 06 (for :func:`run_2d` / :func:`compare_2d`).
 
     G = ``nets.mlp2d_G`` (z ~ N(0, I₂)), D = ``nets.mlp2d_D``, both ``hidden`` wide with two hidden layers,
     Adam(``lr``, ``betas``) for both, the non-saturating loss. ``K > 0``: G is updated against D unrolled K
     Adam steps ahead (chapter 05, :class:`gantut.unrolled.UnrolledStep`, ``order`` "first" or "second").
     ``r1_gamma > 0``: the R1 penalty (γ/2)·E‖∇D(x)‖² on real data in D's update (chapter 06).
+    ``pack = m > 1``: PacGAN, D judges packs of m samples (:class:`gantut.pacgan.PackedD`; D's input is 2m wide);
+    the batch must be a multiple of m.
     """
     def make_step(seed: int):
-        G, D = nets.mlp2d_G(z_dim=2, hidden=hidden), nets.mlp2d_D(hidden=hidden)
+        G = nets.mlp2d_G(z_dim=2, hidden=hidden)
+        D = nets.mlp2d_D(hidden=hidden) if pack == 1 else PackedD(nets.mlp2d_D(hidden=hidden, in_dim=2 * pack), pack)
         opt_G = torch.optim.Adam(G.parameters(), lr, betas=betas)
         opt_D = torch.optim.Adam(D.parameters(), lr, betas=betas)
         if K:

@@ -326,3 +326,26 @@ def test_reference_stats_loads_the_dataset_once_per_process(tmp_path, monkeypatc
     b = metrics.reference_stats("mnist", "test", n=200)
     assert capsys.readouterr().out.count("MNIST test:") == 1
     assert (a.mu == b.mu).all() and a.n == b.n == 200
+
+
+def test_recognisability_from_hand_probabilities():
+    probs = np.array([[0.95, 0.05, 0.0],    # confident class 0
+                      [0.05, 0.92, 0.03],   # confident class 1
+                      [0.5, 0.5, 0.0],      # not recognisable
+                      [0.9, 0.1, 0.0]])     # exactly at the threshold: counts
+    r = metrics.recognisability_from_probs(probs, 0.9)
+    assert r.rate == pytest.approx(0.75) and r.n == 4
+    assert r.class_shares.tolist() == pytest.approx([0.5, 0.25, 0.0]) and r.min_class_share == 0.0
+    with pytest.raises(ValueError, match="threshold"):
+        metrics.recognisability(torch.zeros(1, 1, 28, 28), threshold=0.0)
+
+
+def test_real_mnist_test_images_are_recognisable():
+    if not checkpoint_path("mnist").exists():
+        pytest.skip("classifier not built")
+    from gantut import data
+
+    r = metrics.recognisability(data.load_mnist("test").images[:500])
+    assert r.rate > 0.9 and r.min_class_share > 0.05
+    noise = metrics.recognisability(torch.rand(200, 1, 28, 28) * 2 - 1)
+    assert noise.rate < r.rate
