@@ -7,8 +7,8 @@ Protocol (VEEGAN, Srivastava et al. 2017, arXiv:1705.07761; PacGAN, Lin et al. 2
 reverse KL of the HQ mode histogram to uniform (:func:`gantut.metrics.mode_metrics`). Several seeds,
 mean ± std (ddof 1).
 
-A technique is a function ``make_step(seed) -> (step, state)``: it builds the networks and optimisers
-for one seed (the global RNG is already seeded with ``seed``) and returns the step for
+A technique is a function ``make_step(seed) -> (step, state)``: it builds the networks (on
+``gantut.device()``) and optimisers for one seed (the global RNG is already seeded with ``seed``) and returns the step for
 :func:`gantut.fit` and the state ``{"G": G, "D": D, "opt_G": ..., ...}``. ``state["G"]`` is sampled
 with the step's latent prior (``step.prior``; z ~ N(0, I) of size ``step.z_dim`` by default).
 
@@ -128,8 +128,9 @@ def gan_2d(*, K: int = 0, order: str = "first", r1_gamma: float = 0.0, lr: float
     the batch must be a multiple of m.
     """
     def make_step(seed: int):
-        G = nets.mlp2d_G(z_dim=2, hidden=hidden)
+        G = nets.mlp2d_G(z_dim=2, hidden=hidden).to(config.device())
         D = nets.mlp2d_D(hidden=hidden) if pack == 1 else PackedD(nets.mlp2d_D(hidden=hidden, in_dim=2 * pack), pack)
+        D = D.to(config.device())
         opt_G = torch.optim.Adam(G.parameters(), lr, betas=betas)
         opt_D = torch.optim.Adam(D.parameters(), lr, betas=betas)
         if K:
@@ -148,7 +149,7 @@ def wgan_gp_2d(*, gp_lambda: float = 0.1, n_critic: int = 5, lr: float = 1e-4,
     gradient penalty, 5 critic updates per G update, Adam 1e-4 β (0.5, 0.9), λ = 0.1 (igul222/improved_wgan_training,
     gan_toy.py, uses λ 0.1 for its toy data). A step takes ``n_critic × batch`` real samples."""
     def make_step(seed: int):
-        G, D = nets.mlp2d_G(z_dim=2), nets.mlp2d_D()
+        G, D = nets.mlp2d_G(z_dim=2).to(config.device()), nets.mlp2d_D().to(config.device())
         step = GANStep(G, D, torch.optim.Adam(G.parameters(), lr, betas=betas),
                        torch.optim.Adam(D.parameters(), lr, betas=betas), z_dim=2, loss="wgan",
                        gp_lambda=gp_lambda, n_critic=n_critic)
@@ -161,7 +162,7 @@ def mdgan_2d(*, d: int = 9, sigma2: float = 0.25, lr: float = 1e-3, g_loss: str 
     """``make_step`` for the 2D MD-GAN of chapter 04 (the paper's 2D nets, :func:`gantut.mdgan.mdgan2d_G` /
     ``mdgan2d_D``; u ~ U[−1, 1]² latents; a d-vertex simplex mixture with σ² = 0.25; Adam ``lr`` β (0.5, 0.999))."""
     def make_step(seed: int):
-        G, D = mdgan.mdgan2d_G(), mdgan.mdgan2d_D(d=d)
+        G, D = mdgan.mdgan2d_G().to(config.device()), mdgan.mdgan2d_D(d=d).to(config.device())
         opt = lambda m: torch.optim.Adam(m.parameters(), lr, betas=(0.5, 0.999))  # noqa: E731
         step = mdgan.MDGANStep(G, D, opt(G), opt(D), UniformPrior(2), mixture=mdgan.SimplexMixture(d, sigma2),
                                g_loss=g_loss)
@@ -177,7 +178,8 @@ class Recipe2D:
     ``builder`` is ``"gan"`` (:func:`gan_2d`), ``"wgan_gp"`` (:func:`wgan_gp_2d`) or ``"mdgan"``
     (:func:`mdgan_2d`); ``kwargs`` its arguments; ``steps`` None = the caller's budget; ``decay`` the final
     fraction of training over which every learning rate decays linearly to 0; ``r1_per_mixture`` takes R1's
-    γ from :data:`R1_GAMMA_2D` for the mixture; ``mixtures`` the mixtures it is meant for (None = any).
+    γ from :data:`R1_GAMMA_2D` for the mixture; ``mixtures`` the mixtures it is meant for (None = any);
+    ``batch_size`` real samples per D update (None = the caller's, 256 in the tables).
     """
 
     name: str
@@ -188,6 +190,7 @@ class Recipe2D:
     decay: float = 0.0
     r1_per_mixture: bool = False
     mixtures: tuple | None = None
+    batch_size: int | None = None
 
     def make_step(self, mixture: str) -> MakeStep:
         kw = dict(self.kwargs)
@@ -282,10 +285,12 @@ def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch
     return res
 
 
-def run_recipe_2d(name: str, mixture, seed: int = 0, steps: int | None = None, batch_size: int = 256,
+def run_recipe_2d(name: str, mixture, seed: int = 0, steps: int | None = None, batch_size: int | None = None,
                   **run_kw: Any) -> Result:
-    """:func:`run_2d` of a named recipe of :data:`RECIPES_2D` (its own steps and decay unless overridden)."""
+    """:func:`run_2d` of a named recipe of :data:`RECIPES_2D` (its own steps, batch and decay unless overridden;
+    batch 256 when neither the recipe nor the caller sets one)."""
     r = recipe_2d(name)
+    batch_size = batch_size or r.batch_size or 256
     n = steps if steps is not None else r.steps
     if n is None:
         raise ValueError(f"recipe {name!r} has no budget of its own: pass steps=.")

@@ -77,7 +77,7 @@ def mode_metrics(samples: torch.Tensor, mixture, n_std: float = 3.0) -> ModeMetr
 
     The papers use N = 2,500 samples and report mean ± spread over 5 (VEEGAN) or 10 (PacGAN) runs.
     """
-    x = torch.as_tensor(samples, dtype=torch.float64)
+    x = torch.as_tensor(samples).detach().to("cpu", torch.float64)  # samples from a GPU are scored on the CPU
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"mode_metrics expects N×2 samples, got shape {tuple(x.shape)}.")
     mu = torch.as_tensor(mixture.centers, dtype=torch.float64)

@@ -77,6 +77,7 @@ def run_one(technique: str, mixture: str, seed: int, steps: int, batch_size: int
     mix = MIXTURES[mixture]()
     t0 = time.perf_counter()
     try:
+        batch_size = recipe.batch_size or batch_size
         res = run_2d(recipe.make_step(mixture), mix, seed, steps, batch_size, decay=recipe.decay)
         m, seconds = res.metrics, res.seconds
     except NonFiniteLossError:

@@ -157,3 +157,23 @@ def test_gan_2d_seeds_like_a_hand_built_step():
     a = ex.run_2d(ex.gan_2d(), ring, seed=3, steps=20)
     b = ex.run_2d(by_hand, ring, seed=3, steps=20)
     assert torch.equal(a.samples, b.samples)
+
+
+@pytest.mark.parametrize("name", sorted(ex.RECIPES_2D))
+def test_every_2d_recipe_builds_its_models_on_gantut_device(monkeypatch, name):
+    """The device contract without a GPU: with gantut.device() patched to the meta device, every recipe's
+    G and D land there (a recipe that forgot .to(device) would leave them on the CPU)."""
+    from gantut import config
+
+    monkeypatch.setattr(config, "device", lambda prefer=None: torch.device("meta"))
+    step, state = ex.recipe_2d(name).make_step("ring8" if "grid" not in name else "grid25")(0)
+    for key in ("G", "D"):
+        assert {p.device.type for p in state[key].parameters()} == {"meta"}, key
+
+
+def test_recipe_registry_names_and_budgets():
+    assert ex.recipe_2d(ex.BEST_RING).steps == 9000 and ex.recipe_2d(ex.BEST_GRID).mixtures == ("grid25",)
+    with pytest.raises(ValueError, match="unknown 2D recipe"):
+        ex.recipe_2d("nope")
+    with pytest.raises(ValueError, match="no budget"):
+        ex.run_recipe_2d("vanilla GAN (ch01)", data.ring())
