@@ -49,16 +49,16 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def save_metrics(metrics: Mapping[str, Any], chapter: str | None = None) -> Path | None:
+def save_metrics(metrics: Mapping[str, Any], chapter: str | None = None) -> None:
     """Write ``metrics`` (numbers, strings, nested dicts/lists; tensors are converted) to
-    ``<run folder>/metrics.json`` with the profile and threads; merged with what is already there."""
+    ``<run folder>/metrics.json`` with the profile and threads; merged with what is already there.
+    Returns nothing, so that it can end a notebook cell without printing a path."""
     folder = out_dir()
     if folder is None:
-        return None
+        return
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "metrics.json"
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update({"profile": config.profile(), "threads": torch.get_num_threads(),
                     **({"chapter": chapter} if chapter else {}), **_plain(dict(metrics))})
     path.write_text(json.dumps(current, indent=1, ensure_ascii=False))
-    return path
