@@ -146,6 +146,11 @@ class BestCheckpointDecay(every):
         self.decays.append({"step": float(loop.step), **out})
         return out
 
+    def __repr__(self) -> str:
+        when = f"at step {self.at_step}" if self.at_step is not None else f"after {self.patience} evaluations without improvement"
+        return (f"BestCheckpointDecay({self.key} every {self.n} steps ({self.mode}), decay {when}: back to the best "
+                f"state, learning rates × {self.factor:g}, at most {self.max_decays} time(s))")
+
     # so that fit can checkpoint it (put it in fit's state)
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_step": self.best_step, "since_best": self.since_best,
