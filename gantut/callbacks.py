@@ -17,7 +17,7 @@ import torch
 
 from .train import Loop, every
 
-__all__ = ["metric_every", "fid_every", "lr_decay", "BestCheckpointDecay"]
+__all__ = ["metric_every", "fid_every", "lr_decay", "lr_halvings", "BestCheckpointDecay"]
 
 
 def metric_every(n: int, fn: Callable[[Loop], float], key: str, **kw: Any) -> every:
@@ -62,6 +62,24 @@ def lr_decay(state: Mapping[str, Any], steps: int, fraction: float) -> every:
             for o, lrs in zip(opts, base):
                 for g, lr in zip(o.param_groups, lrs):
                     g["lr"] = lr * f
+        return None
+
+    return every(1, fn, at_end=False)
+
+
+def lr_halvings(state: Mapping[str, Any], steps: int, at: tuple[float, ...] = (0.25, 0.5, 0.75)) -> every:
+    """Halve every optimiser's learning rate in ``state`` after the steps ``int(f · steps)`` for each fraction f
+    in ``at`` (MD-GAN's 2D code halves both rates at epochs 500, 1000 and 1500 of 2000: ``at = (0.25, 0.5, 0.75)``)."""
+    if any(not 0 < f < 1 for f in at):
+        raise ValueError(f"lr_halvings fractions must be in (0, 1), got {at}.")
+    opts = list(_optimizers(state).values())
+    when = {int(f * steps) for f in at}
+
+    def fn(loop):
+        if loop.step in when:
+            for o in opts:
+                for g in o.param_groups:
+                    g["lr"] /= 2
         return None
 
     return every(1, fn, at_end=False)

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from . import config, mdgan, metrics, nets
-from .callbacks import lr_decay
+from .callbacks import lr_decay, lr_halvings
 from .gan import GANStep, generate
 from .pacgan import PackedD
 from .priors import Prior, UniformPrior, as_prior
@@ -179,7 +179,8 @@ class Recipe2D:
     (:func:`mdgan_2d`); ``kwargs`` its arguments; ``steps`` None = the caller's budget; ``decay`` the final
     fraction of training over which every learning rate decays linearly to 0; ``r1_per_mixture`` takes R1's
     γ from :data:`R1_GAMMA_2D` for the mixture; ``mixtures`` the mixtures it is meant for (None = any);
-    ``batch_size`` real samples per D update (None = the caller's, 256 in the tables).
+    ``batch_size`` real samples per D update (None = the caller's, 256 in the tables); ``halvings`` fractions of
+    training after which every learning rate is halved (MD-GAN's schedule).
     """
 
     name: str
@@ -191,6 +192,7 @@ class Recipe2D:
     r1_per_mixture: bool = False
     mixtures: tuple | None = None
     batch_size: int | None = None
+    halvings: tuple = ()
 
     def make_step(self, mixture: str) -> MakeStep:
         kw = dict(self.kwargs)
@@ -206,7 +208,7 @@ BEST_GRID = "best (grid): R1 + lr decay"
 RECIPES_2D: dict[str, Recipe2D] = {r.name: r for r in [
     Recipe2D("vanilla GAN (ch01)", "01", "gan"),
     Recipe2D("WGAN-GP (ch03)", "03", "wgan_gp"),
-    Recipe2D("MD-GAN (ch04)", "04", "mdgan"),
+    Recipe2D("MD-GAN (ch04)", "04", "mdgan", halvings=(0.25, 0.5, 0.75)),
     Recipe2D("unrolled K=5, 1st order (ch05)", "05", "gan", (("K", 5), ("order", "first"))),
     Recipe2D("unrolled K=5, 2nd order (ch05)", "05", "gan", (("K", 5), ("order", "second"))),
     Recipe2D("R1 (ch06; γ 0.03 ring, 0.1 grid)", "06", "gan", r1_per_mixture=True),
@@ -234,7 +236,8 @@ def _prior(step: Any, state: Mapping[str, Any], z_dim: int | None) -> Prior:
 
 def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch_size: int = 256, *,
            snapshot_every: int | None = None, n_snap: int = 1000, n_eval: int = N_EVAL, z_dim: int | None = None,
-           batch_multiple: int | None = None, decay: float = 0.0, cache: str | Path | None = None,
+           batch_multiple: int | None = None, decay: float = 0.0, halvings: Sequence[float] = (),
+           cache: str | Path | None = None,
            progress: bool = False, desc: str | None = None) -> Result:
     """Train ``make_step(seed)`` on ``mixture`` for ``steps`` steps and score ``n_eval`` samples.
 
@@ -245,6 +248,7 @@ def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch
     batch_multiple : real samples per step = ``batch_size × batch_multiple``; default: what the step says it
         consumes (``step.real_batch(batch_size)``: one chunk per critic update).
     decay : if > 0, learning rates decay linearly to 0 over that final fraction of training (:func:`lr_decay`).
+    halvings : fractions of training after which every learning rate is halved (:func:`gantut.callbacks.lr_halvings`).
     snapshot_every : also keep ``n_snap`` generated points at step 0, every n steps and at the end.
     cache : a ``.pt`` path: if it exists the Result is loaded from it (``state`` is then None),
         otherwise it is written there after training. Key the name by everything that changes the run
@@ -275,6 +279,8 @@ def run_2d(make_step: MakeStep, mixture, seed: int = 0, steps: int = 2000, batch
         callbacks.append(every(snapshot_every, snapshot, at_start=True))
     if decay:
         callbacks.append(lr_decay(state, steps, decay))
+    if halvings:
+        callbacks.append(lr_halvings(state, steps, tuple(halvings)))
     history = fit(step, source, steps, state=state, callbacks=callbacks, progress=progress,
                   desc=desc or f"{mixture.name} seed {seed}")
     seconds = history.seconds
@@ -295,6 +301,7 @@ def run_recipe_2d(name: str, mixture, seed: int = 0, steps: int | None = None, b
     if n is None:
         raise ValueError(f"recipe {name!r} has no budget of its own: pass steps=.")
     run_kw.setdefault("decay", r.decay)
+    run_kw.setdefault("halvings", r.halvings)
     return run_2d(r.make_step(mixture.name), mixture, seed, n, batch_size, **run_kw)
 
 

@@ -78,7 +78,8 @@ def run_one(technique: str, mixture: str, seed: int, steps: int, batch_size: int
     t0 = time.perf_counter()
     try:
         batch_size = recipe.batch_size or batch_size
-        res = run_2d(recipe.make_step(mixture), mix, seed, steps, batch_size, decay=recipe.decay)
+        res = run_2d(recipe.make_step(mixture), mix, seed, steps, batch_size, decay=recipe.decay,
+                     halvings=recipe.halvings)
         m, seconds = res.metrics, res.seconds
     except NonFiniteLossError:
         m = metrics.ModeMetrics(0, mix.n_modes, 0.0, float("nan"), N_EVAL)
@@ -200,7 +201,7 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
              "- WGAN-GP (ch03): λ = 0.1, 5 critic steps per G step (each on its own real batch), Adam 1e-4, β (0.5, 0.9) "
              "(igul222 gan_toy.py's toy settings).",
              "- MD-GAN (ch04): the paper's 2D nets (U[−1,1]² latent, 6·tanh output, D → 9 → 5σ−2.5), unit simplex, "
-             "σ² = 0.25, λ at the centroid, lr 1e-3.",
+             "σ² = 0.25, λ at the centroid, lr 1e-3, both rates halved at 25, 50 and 75 % of training (the paper's code).",
              "- unrolled (ch05): K = 5 Adam steps of D unrolled (moments too), non-saturating G loss at θ_D^K, lr 1e-3 "
              "both; first order drops dθ_D^K/dθ_G, second order keeps it.",
              "- R1 (ch06): the vanilla GAN above with the R1 penalty (γ/2)·E‖∇D(x)‖² on real data, γ 0.03 (ring) and "

@@ -83,3 +83,19 @@ def test_metric_every_logs_its_key():
     h = fit(toy, None, 4, state=toy.state, callbacks=[metric_every(2, lambda loop: loop.step * 10, "m")],
             progress=False)
     assert h.series("m") == ([2, 4], [20.0, 40.0])
+
+
+def test_lr_halvings_halve_every_rate_after_the_given_fractions():
+    import pytest
+    import torch
+    from gantut.callbacks import lr_halvings
+    from gantut.train import fit
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=1.0)
+    h = fit(lambda b: {"lr": opt.param_groups[0]["lr"]}, None, 8, state={"opt": opt},
+            callbacks=[lr_halvings({"opt": opt}, 8, at=(0.25, 0.5))], log_every=1, progress=False)
+    # the rate each step used: halved after step 2 (= 0.25 · 8) and after step 4 (= 0.5 · 8)
+    assert h["lr"] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25]
+    with pytest.raises(ValueError, match="fractions"):
+        lr_halvings({"opt": opt}, 8, at=(1.0,))
