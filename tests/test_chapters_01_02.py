@@ -77,8 +77,8 @@ def test_check_mode_stats_rejects_a_wrong_return_type():
 
 # ---------------------------------------------------------------- chapter 02: the BN generator
 
-def _G(bn_eps=1e-5, order="bn_act", act=None, bn_out=False, out_act=nn.Tanh, with_bn=True):
-    layers, sizes = [], [100, 256, 512, 1024]
+def _G(bn_eps=1e-5, order="bn_act", act=None, bn_out=False, out_act=nn.Tanh, with_bn=True, z_dim=100):
+    layers, sizes = [], [z_dim, 256, 512, 1024]
     for a, b in zip(sizes[:-1], sizes[1:]):
         lin, bn, ac = nn.Linear(a, b), nn.BatchNorm1d(b, bn_eps), (act or (lambda: nn.LeakyReLU(0.2)))()
         layers += ([lin, bn, ac] if order == "bn_act" else [lin, ac, bn]) if with_bn else [lin, ac]
@@ -91,7 +91,7 @@ def _G(bn_eps=1e-5, order="bn_act", act=None, bn_out=False, out_act=nn.Tanh, wit
 
 def test_check_course_G_bn_accepts_the_reference_and_a_sequential(capsys):
     grading.check_course_G_bn(lambda z_dim=100: nets.course_G(z_dim, batchnorm=True))
-    grading.check_course_G_bn(lambda z_dim=100: _G())
+    grading.check_course_G_bn(lambda z_dim=100: _G(z_dim=z_dim))
     assert capsys.readouterr().out.count("✓") == 4
 
 
@@ -105,7 +105,7 @@ def test_check_course_G_bn_accepts_the_reference_and_a_sequential(capsys):
 ])
 def test_check_course_G_bn_names_the_mistake(kw, message):
     with pytest.raises(GradingError, match=message):
-        grading.check_course_G_bn(lambda z_dim=100: _G(**kw))
+        grading.check_course_G_bn(lambda z_dim=100: _G(z_dim=z_dim, **kw))
 
 
 def test_check_course_G_bn_out_of_range_and_wrong_sizes():
