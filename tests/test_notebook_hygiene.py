@@ -246,14 +246,8 @@ CHECKS = {
 }
 SOURCE_CHECKS = {"outside_references"}  # about what the authors wrote: never xfail
 
-# Output problems in the committed notebooks today (2026-12); the next cpu re-execution fixes them.
-KNOWN_OUTPUT_PROBLEMS: dict[str, set[str]] = {}  # every committed notebook is clean (re-executed in the cpu profile),
-    "03_wgan_gp": {"progress", "machine_paths", "memory_addresses", "check_output_floats"},
-    "04_mdgan": {"stderr", "widgets", "progress", "check_output_floats"},
-    "05_unrolled_gan": {"stderr", "widgets", "progress"},
-    "06_r1": {"widgets", "progress", "check_output_floats"},
-    "07_drs": {"stderr", "widgets", "progress", "machine_paths", "check_output_floats"},
-}
+# Output problems of committed notebooks waiting for a re-execution: none (all were re-executed in the cpu profile).
+KNOWN_OUTPUT_PROBLEMS: dict[str, set[str]] = {}
 XFAIL_REASON = "outputs refreshed by the next cpu re-execution"
 
 
