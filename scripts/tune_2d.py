@@ -31,18 +31,21 @@ CANDIDATES = {
     "ring unrolled K1 (current best)": ("ring8", {"K": 1}, 9000, 256, 0.5),
     "ring pack2": ("ring8", {"pack": 2}, 12000, 256, 0.5),
     "ring pack4": ("ring8", {"pack": 4}, 12000, 256, 0.5),
-    "ring pack4 b512": ("ring8", {"pack": 4}, 12000, 512, 0.5),
     "ring unrolled K1 pack2": ("ring8", {"K": 1, "pack": 2}, 9000, 256, 0.5),
     "ring R1 0.03 pack4": ("ring8", {"r1_gamma": 0.03, "pack": 4}, 12000, 256, 0.5),
-    "ring pack4 decay0.8": ("ring8", {"pack": 4}, 12000, 256, 0.8),
     "grid R1 0.1 (current best)": ("grid25", {"r1_gamma": 0.1}, 12000, 256, 0.5),
-    "grid pack2": ("grid25", {"pack": 2}, 12000, 256, 0.5),
     "grid pack4": ("grid25", {"pack": 4}, 12000, 256, 0.5),
     "grid R1 0.1 pack2": ("grid25", {"r1_gamma": 0.1, "pack": 2}, 12000, 256, 0.5),
     "grid R1 0.1 pack4": ("grid25", {"r1_gamma": 0.1, "pack": 4}, 12000, 256, 0.5),
     "grid R1 0.4 pack4": ("grid25", {"r1_gamma": 0.4, "pack": 4}, 12000, 256, 0.5),
     "grid R1 0.1 pack4 b512": ("grid25", {"r1_gamma": 0.1, "pack": 4}, 12000, 512, 0.5),
-    "grid R1 0.1 pack4 decay0.8": ("grid25", {"r1_gamma": 0.1, "pack": 4}, 12000, 256, 0.8),
+    # round 2: longer, within the 2-minute budget
+    "ring unrolled K1 15k": ("ring8", {"K": 1}, 15000, 256, 0.5),
+    "ring pack2 20k": ("ring8", {"pack": 2}, 20000, 256, 0.5),
+    "ring vanilla 20k": ("ring8", {}, 20000, 256, 0.5),
+    "grid R1 0.1 18k": ("grid25", {"r1_gamma": 0.1}, 18000, 256, 0.5),
+    "grid R1 0.1 b512": ("grid25", {"r1_gamma": 0.1}, 12000, 512, 0.5),
+    "grid R1 0.1 18k decay0.8": ("grid25", {"r1_gamma": 0.1}, 18000, 256, 0.8),
 }
 MIXTURES = {"ring8": data.ring, "grid25": data.grid}
 CACHE = ROOT / "runs" / "tune_2d"

@@ -215,6 +215,44 @@ def test_smoke_cheap_commands_run(tmp_path):
         assert res.returncode == 0, f"{file}:{line}: {command}\n{res.stdout}\n{res.stderr}"
 
 
+def smoke_version(command: str) -> list[str]:
+    """The arguments that run a documented ``gantut run`` command in the smoke profile: its chapter and
+    ``-p`` parameters as written, ``--profile smoke`` in place of any profile, no ``--inplace`` (the committed
+    notebooks stay as they are; the run goes to a temporary ``--out``)."""
+    tokens = shlex.split(command, comments=True)[1:]
+    out, skip = [], False
+    for i, tok in enumerate(tokens):
+        if skip:
+            skip = False
+            continue
+        if tok == "--profile":
+            skip = True
+            continue
+        if tok in ("--inplace",):
+            continue
+        out.append(tok)
+    return out + ["--profile", "smoke"]
+
+
+RUN_COMMANDS = sorted({tuple(smoke_version(c)) for _, _, c in DOCUMENTED
+                       if shlex.split(c, comments=True)[1:2] == ["run"]
+                       and shlex.split(c, comments=True)[2:3] != ["all"]})
+
+
+@pytest.mark.parametrize("args", RUN_COMMANDS, ids=[" ".join(a) for a in RUN_COMMANDS])
+def test_documented_run_command_runs_in_the_smoke_profile(args, tmp_path):
+    """Every ``gantut run`` the README and docs show runs, with its parameters, in the smoke profile."""
+    res = _gantut(*args, "--out", str(tmp_path / "run"), timeout=600)
+    assert res.returncode == 0, f"gantut {' '.join(args)}\n{res.stdout}\n{res.stderr[-2000:]}"
+    assert "executed notebook:" in res.stdout
+
+
+def test_smoke_version_of_a_command():
+    assert smoke_version("gantut run 02 --profile gpu -p n_seeds=5  # paper scale") == [
+        "run", "02", "-p", "n_seeds=5", "--profile", "smoke"]
+    assert smoke_version("gantut run 01 --profile cpu --inplace") == ["run", "01", "--profile", "smoke"]
+
+
 # ----------------------------------------------------------------------------- the checker on crafted text
 def test_checker_flags_a_wrong_parameter_name():
     text = "Run:\n\n```bash\ngantut run 02 --profile cpu -p dataset=fashion -p seeds=3\n```\n"
