@@ -21,7 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from table_2d import BEST_GRID, BEST_RING, TECHNIQUES, run_one  # noqa: E402
+from table_2d import BEST_GRID_V2, BEST_RING_V2, TECHNIQUES, run_one  # noqa: E402
 
 from gantut.experiments2d import N_EVAL  # noqa: E402
 
@@ -34,7 +34,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{a.threads} thread(s)")
-    for name in (BEST_RING, BEST_GRID):
+    for name in (BEST_RING_V2, BEST_GRID_V2):
         recipe = TECHNIQUES[name]
         for mixture in recipe.mixtures:
             for seed in a.seeds:

@@ -44,7 +44,7 @@ from .priors import Prior, UniformPrior, as_prior
 from .unrolled import UnrolledStep
 from .train import History, every, fit, load_checkpoint, save_checkpoint
 
-__all__ = ["N_EVAL", "R1_GAMMA_2D", "RECIPES_2D", "REFERENCE_ROWS", "Recipe2D", "Result", "Table", "compare_2d",
+__all__ = ["BEST_GRID", "BEST_GRID_V2", "BEST_RING", "BEST_RING_V2", "N_EVAL", "R1_GAMMA_2D", "RECIPES_2D", "REFERENCE_ROWS", "Recipe2D", "Result", "Table", "compare_2d",
            "gan_2d", "lr_decay", "mdgan_2d", "mean_std", "recipe_2d", "reference_rows", "run_2d", "run_recipe_2d",
            "wgan_gp_2d"]
 
@@ -203,10 +203,14 @@ class Recipe2D:
 
 BEST_RING = "best (ring): unrolled K=1, 1st order + lr decay"
 BEST_GRID = "best (grid): R1 + lr decay"
+# session 3: tuned on seeds 100-101 (scripts/tune_2d.py, docs/tuning_2d.md), reported on seeds 0-4
+BEST_RING_V2 = "best (ring) v2: PacGAN2 + lr decay, 28k steps"
+BEST_GRID_V2 = "best (grid) v2: R1 + lr decay, 18k steps"
 
 # Every 2D technique of chapters 01-06 and the best recipes found (tuning notes: scripts/table_2d.py).
 RECIPES_2D: dict[str, Recipe2D] = {r.name: r for r in [
     Recipe2D("vanilla GAN (ch01)", "01", "gan"),
+    Recipe2D("PacGAN4 (ch01)", "01", "gan", (("pack", 4),)),
     Recipe2D("WGAN-GP (ch03)", "03", "wgan_gp"),
     Recipe2D("MD-GAN (ch04)", "04", "mdgan", halvings=(0.25, 0.5, 0.75)),
     Recipe2D("unrolled K=5, 1st order (ch05)", "05", "gan", (("K", 5), ("order", "first"))),
@@ -214,6 +218,8 @@ RECIPES_2D: dict[str, Recipe2D] = {r.name: r for r in [
     Recipe2D("R1 (ch06; γ 0.03 ring, 0.1 grid)", "06", "gan", r1_per_mixture=True),
     Recipe2D(BEST_RING, "05", "gan", (("K", 1), ("order", "first")), steps=9000, decay=0.5, mixtures=("ring8",)),
     Recipe2D(BEST_GRID, "06", "gan", steps=12000, decay=0.5, r1_per_mixture=True, mixtures=("grid25",)),
+    Recipe2D(BEST_RING_V2, "01", "gan", (("pack", 2),), steps=28000, decay=0.5, mixtures=("ring8",)),
+    Recipe2D(BEST_GRID_V2, "06", "gan", steps=18000, decay=0.5, r1_per_mixture=True, mixtures=("grid25",)),
 ]}
 
 

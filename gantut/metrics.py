@@ -664,3 +664,37 @@ def recognisability_from_probs(probs: np.ndarray, threshold: float = 0.9, featur
     shares = np.bincount(probs.argmax(1)[confident], minlength=probs.shape[1]) / len(probs)
     return Recognisability(float(confident.mean()), float(shares.min()), shares, len(probs), float(threshold),
                            features)
+
+
+@dataclass
+class ModeGap:
+    """Where the samples that are not high quality sit: within ``near`` σ of a mode but beyond the HQ radius
+    (a mode drawn too wide), or farther (between modes). Fractions of all N samples."""
+
+    hq: float        # distance to the nearest centre <= n_std·σ
+    near: float      # n_std·σ < distance <= near·σ
+    between: float   # distance > near·σ
+    n: int
+    n_std: float
+    near_std: float
+
+    def __str__(self) -> str:
+        return (f"HQ (<= {self.n_std:g}σ) {100 * self.hq:.1f} %, near a mode ({self.n_std:g}-{self.near_std:g}σ) "
+                f"{100 * self.near:.1f} %, between modes (> {self.near_std:g}σ) {100 * self.between:.1f} % [N={self.n}]")
+
+
+def nearest_mode_distance(samples, mixture) -> torch.Tensor:
+    """Distance of every sample to its nearest mode centre, in units of the mixture's σ (float64, CPU)."""
+    x = torch.as_tensor(samples).detach().to("cpu", torch.float64)
+    mu = torch.as_tensor(mixture.centers, dtype=torch.float64)
+    return torch.cdist(x, mu).min(dim=1).values / float(mixture.std)
+
+
+def mode_gap(samples, mixture, n_std: float = 3.0, near_std: float = 6.0) -> ModeGap:
+    """Split N samples by their distance to the nearest mode: HQ, near (too wide), between modes."""
+    if not 0 < n_std < near_std:
+        raise ValueError(f"need 0 < n_std < near_std, got {n_std} and {near_std}.")
+    d = nearest_mode_distance(samples, mixture)
+    hq = float((d <= n_std).double().mean())
+    between = float((d > near_std).double().mean())
+    return ModeGap(hq, 1.0 - hq - between, between, len(d), n_std, near_std)

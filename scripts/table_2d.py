@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from gantut import data, metrics  # noqa: E402
 from gantut import experiments2d as ex  # noqa: E402
-from gantut.experiments2d import BEST_GRID, BEST_RING, N_EVAL, REFERENCE_ROWS, run_2d  # noqa: E402,F401
+from gantut.experiments2d import (BEST_GRID, BEST_GRID_V2, BEST_RING, BEST_RING_V2, N_EVAL,  # noqa: E402,F401
+                                  REFERENCE_ROWS, run_2d)
 from gantut.train import NonFiniteLossError  # noqa: E402
 
 # The recipes are the shared registry gantut.experiments2d.RECIPES_2D (the chapters build from it too):
@@ -64,6 +65,10 @@ TUNING_NOTES = [
     "accepted). On the lazy-R1 ring G (90.6 %), 300-1,000 calibration steps did not change that trade-off, and exact "
     "rejection (γ = 0) kept the balance but added only about 2 points (92.2-92.7 %); on MD-GAN's 6,000-step grid G "
     "(57.2 %), a fresh D calibrated 1,000-3,000 steps gave 52-66 %. The best recipes therefore report G's own samples.",
+    "Session 3 (seeds 100-101, never reported here): PacGAN packing (m = 2, 4, with and without R1 or unrolling), "
+    "larger batches, longer budgets and a longer decay; every run and its numbers are in docs/tuning_2d.md, "
+    "generated from the cached runs by scripts/tune_2d.py. Longer training is what raised HQ; packing helped on the "
+    "ring (pairs) and hurt on the grid -> the v2 recipes.",
 ]
 
 
@@ -148,14 +153,17 @@ def main(argv=None) -> None:
     write_table(results, techniques, mixtures, a, out)
 
 
-# Issue 4's performance goal: (mixture, best recipe, modes, HQ fraction, seconds per run)
-GOALS = [("ring8", BEST_RING, 8, 0.98, 120.0), ("grid25", BEST_GRID, 25, 0.97, 120.0)]
+# The performance goal (issues 4 and 19): (mixture, best recipe, modes, HQ fraction, seconds per run)
+GOALS = [("ring8", BEST_RING_V2, 8, 0.98, 120.0), ("grid25", BEST_GRID_V2, 25, 0.97, 120.0)]
 
 
 def goal_lines(results) -> list[str]:
     """The goal, checked on the cached runs of the best recipes: every seed with all modes, the mean HQ,
     and how many runs took under the time limit (on a loaded machine, so alone see bench_2d_best.py)."""
-    out = ["", "## The performance goal (issue 4), checked on the runs above", ""]
+    out = ["", "## The performance goal, checked on the runs above", "",
+           "Every seed with all modes, mean HQ at least the target, reverse KL <= 0.02 on every seed, and every run under "
+           "the time limit. The v2 recipes were tuned on seeds 100-101 (`python scripts/tune_2d.py`, "
+           "[docs/tuning_2d.md](tuning_2d.md)); the seeds here (0-4) were used by no tuning run of theirs.", ""]
     for mix, name, modes, hq, limit in GOALS:
         rs = [r for r in results if r["technique"] == name and r["mixture"] == mix]
         if not rs:
@@ -164,10 +172,12 @@ def goal_lines(results) -> list[str]:
         mean_hq = sum(r["hq"] for r in rs) / len(rs)
         all_modes = sum(r["modes"] == modes for r in rs)
         fast = sum(r["seconds"] < limit for r in rs)
-        verdict = "met" if all_modes == len(rs) and mean_hq >= hq and fast == len(rs) else "missed"
+        rkl_ok = sum(r["reverse_kl"] <= 0.02 for r in rs)
+        verdict = "met" if all_modes == len(rs) and mean_hq >= hq and fast == len(rs) and rkl_ok == len(rs) else "missed"
         out.append(f"- {mix}, target {modes}/{modes} modes with >= {100 * hq:.0f} % HQ, each run under {limit:.0f} s: "
                    f"**{verdict}**. {name}: all modes in {all_modes} of {len(rs)} seeds, mean HQ {100 * mean_hq:.1f} % "
-                   f"({100 * (mean_hq - hq):+.1f} points), {fast} of {len(rs)} runs under {limit:.0f} s "
+                   f"({100 * (mean_hq - hq):+.1f} points), reverse KL <= 0.02 in {rkl_ok} of {len(rs)}, "
+                   f"{fast} of {len(rs)} runs under {limit:.0f} s "
                    f"({min(r['seconds'] for r in rs):.0f}–{max(r['seconds'] for r in rs):.0f} s at load "
                    f"{min(r['load_avg'] for r in rs):.1f}–{max(r['load_avg'] for r in rs):.1f}).")
     return out
@@ -198,6 +208,7 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
     lines = ["# 2D results: modes, high-quality samples, reverse KL", "", f"Reproduce: `{command}`", "", setup, "",
              "Techniques (all: 2D MLPs G 2→128→128→2 ReLU, D 2→128→128→1 LeakyReLU 0.2, z ~ N(0, I₂), Adam):",
              "- vanilla GAN (ch01): non-saturating loss, lr 1e-3 both, β (0.5, 0.999).",
+             "- PacGAN4 (ch01): the vanilla GAN with D judging packs of 4 samples (Lin et al. 2018; D's input is 8 wide).",
              "- WGAN-GP (ch03): λ = 0.1, 5 critic steps per G step (each on its own real batch), Adam 1e-4, β (0.5, 0.9) "
              "(igul222 gan_toy.py's toy settings).",
              "- MD-GAN (ch04): the paper's 2D nets (U[−1,1]² latent, 6·tanh output, D → 9 → 5σ−2.5), unit simplex, "
@@ -207,8 +218,11 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
              "- R1 (ch06): the vanilla GAN above with the R1 penalty (γ/2)·E‖∇D(x)‖² on real data, γ 0.03 (ring) and "
              "0.1 (grid) (gantut.experiments2d.R1_GAMMA_2D).",
              "- best (ring): unrolled K = 1 first order, 9,000 steps; best (grid): R1 (γ 0.1), 12,000 steps; both with "
-             "every learning rate decayed linearly to 0 over the second half of training "
-             "(gantut.experiments2d.gan_2d; wall-clock also measured alone by benchmarks/bench_2d_best.py).", "",
+             "every learning rate decayed linearly to 0 over the second half of training (chosen in sessions 1-2 by "
+             "single runs on seed 0: see the tuning notes below).",
+             "- best v2 (ring): PacGAN2 (D judges pairs), 28,000 steps; best v2 (grid): R1 (γ 0.1), 18,000 steps; the "
+             "same decay; chosen on seeds 100-101 (docs/tuning_2d.md), so seeds 0-4 are held out for them "
+             "(gantut.experiments2d.RECIPES_2D; wall-clock also measured alone by benchmarks/bench_2d_best.py).", "",
              "| technique | mixture | seeds | steps | modes | HQ % | reverse KL | s / run | runs with all modes | load avg |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

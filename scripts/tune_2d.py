@@ -46,6 +46,9 @@ CANDIDATES = {
     "grid R1 0.1 18k": ("grid25", {"r1_gamma": 0.1}, 18000, 256, 0.5),
     "grid R1 0.1 b512": ("grid25", {"r1_gamma": 0.1}, 12000, 512, 0.5),
     "grid R1 0.1 18k decay0.8": ("grid25", {"r1_gamma": 0.1}, 18000, 256, 0.8),
+    # round 3
+    "ring pack2 28k": ("ring8", {"pack": 2}, 28000, 256, 0.5),
+    "ring unrolled K1 12k": ("ring8", {"K": 1}, 12000, 256, 0.5),
 }
 MIXTURES = {"ring8": data.ring, "grid25": data.grid}
 CACHE = ROOT / "runs" / "tune_2d"

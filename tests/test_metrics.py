@@ -349,3 +349,20 @@ def test_real_mnist_test_images_are_recognisable():
     assert r.rate > 0.9 and r.min_class_share > 0.05
     noise = metrics.recognisability(torch.rand(200, 1, 28, 28) * 2 - 1)
     assert noise.rate < r.rate
+
+
+def test_mode_gap_splits_samples_by_distance_in_sigmas():
+    from gantut import data
+
+    ring = data.ring()
+    c = ring.centers[0].double()
+    s = ring.std
+    # one sample at each distance: 1σ, 2.9σ (HQ), 4σ, 5.9σ (near), 7σ (between); along x from centre 0
+    xs = torch.stack([c + torch.tensor([k * s, 0.0], dtype=torch.float64) for k in (1, 2.9, 4, 5.9, 7)])
+    g = metrics.mode_gap(xs, ring)
+    assert (g.hq, g.near, g.between) == pytest.approx((0.4, 0.4, 0.2))
+    assert torch.allclose(metrics.nearest_mode_distance(xs, ring), torch.tensor([1, 2.9, 4, 5.9, 7], dtype=torch.float64))
+    true = metrics.mode_gap(ring.sample(20000, generator=torch.Generator().manual_seed(0)), ring)
+    assert true.hq == pytest.approx(1 - math.exp(-4.5), abs=0.005)  # 2D Gaussian: P(r <= 3σ) = 1 − e^{−9/2}
+    with pytest.raises(ValueError):
+        metrics.mode_gap(xs, ring, n_std=6, near_std=3)
