@@ -161,7 +161,7 @@ def goal_lines(results) -> list[str]:
     """The goal, checked on the cached runs of the best recipes: every seed with all modes, the mean HQ,
     and how many runs took under the time limit (on a loaded machine, so alone see bench_2d_best.py)."""
     out = ["", "## The performance goal, checked on the runs above", "",
-           "Every seed with all modes, mean HQ at least the target, reverse KL <= 0.02 on every seed, and every run under "
+           "Met only when every seed has all modes, HQ at least the target and reverse KL <= 0.02, and every run is under "
            "the time limit. The v2 recipes were tuned on seeds 100-101 (`python scripts/tune_2d.py`, "
            "[docs/tuning_2d.md](tuning_2d.md)); the seeds here (0-4) were used by no tuning run of theirs.", ""]
     for mix, name, modes, hq, limit in GOALS:
@@ -173,10 +173,13 @@ def goal_lines(results) -> list[str]:
         all_modes = sum(r["modes"] == modes for r in rs)
         fast = sum(r["seconds"] < limit for r in rs)
         rkl_ok = sum(r["reverse_kl"] <= 0.02 for r in rs)
-        verdict = "met" if all_modes == len(rs) and mean_hq >= hq and fast == len(rs) and rkl_ok == len(rs) else "missed"
+        hq_ok = sum(r["hq"] >= hq for r in rs)
+        ok = all_modes == hq_ok == rkl_ok == fast == len(rs)
+        verdict = "met" if ok else "missed"
         out.append(f"- {mix}, target {modes}/{modes} modes with >= {100 * hq:.0f} % HQ, each run under {limit:.0f} s: "
                    f"**{verdict}**. {name}: all modes in {all_modes} of {len(rs)} seeds, mean HQ {100 * mean_hq:.1f} % "
-                   f"({100 * (mean_hq - hq):+.1f} points), reverse KL <= 0.02 in {rkl_ok} of {len(rs)}, "
+                   f"({100 * (mean_hq - hq):+.1f} points), HQ >= {100 * hq:.0f} % in {hq_ok} of {len(rs)} seeds "
+                   f"(lowest {100 * min(r['hq'] for r in rs):.1f} %), reverse KL <= 0.02 in {rkl_ok} of {len(rs)}, "
                    f"{fast} of {len(rs)} runs under {limit:.0f} s "
                    f"({min(r['seconds'] for r in rs):.0f}–{max(r['seconds'] for r in rs):.0f} s at load "
                    f"{min(r['load_avg'] for r in rs):.1f}–{max(r['load_avg'] for r in rs):.1f}).")

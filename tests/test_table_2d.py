@@ -22,6 +22,13 @@ def test_goal_is_met_only_when_every_seed_has_all_modes_the_mean_hq_and_the_time
     assert "mean HQ 90.0 % (-7.0 points)" in lines
 
 
+def test_goal_needs_the_hq_target_on_every_seed_not_only_on_average():
+    ring = [run(t.BEST_RING_V2, "ring8", s, 8, 0.99, 100.0, 8) for s in range(4)]
+    lines = t.goal_lines(ring + [run(t.BEST_RING_V2, "ring8", 4, 8, 0.975, 100.0, 8)])  # mean 98.5 %, one seed 97.5 %
+    ring_line = next(line for line in lines if line.startswith("- ring8"))
+    assert "**missed**" in ring_line and "HQ >= 98 % in 4 of 5 seeds (lowest 97.5 %)" in ring_line
+
+
 def test_goal_is_missed_by_one_unbalanced_seed():
     ring = [run(t.BEST_RING_V2, "ring8", s, 8, 0.99, 100.0, 8) for s in range(4)]
     lines = t.goal_lines(ring + [run(t.BEST_RING_V2, "ring8", 4, 8, 0.99, 100.0, 8, rkl=0.05)])
