@@ -245,6 +245,8 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
     lines += ["", "Published rows use their own networks, budgets and spreads (PacGAN: mean ± standard error over "
               "10 runs); they are the targets, not comparable setups."]
     lines += goal_lines(results)
+    lines += ["", "Where the remaining samples go (`python scripts/gap_2d.py`, [docs/gap_2d.md](gap_2d.md)): G's modes are "
+              "narrower than the mixture's, and what is lost is mass between the modes, not modes drawn too wide."]
     lines += ["",
               "## How the best recipes were chosen (single tuning runs, not recomputed by this script)", ""]
     lines += [f"- {note}" for note in TUNING_NOTES] + [""]
