@@ -1,4 +1,4 @@
-"""DRS (REFERENCE ch. 07 and N7): Eq. 8 on hand-computed values, percentiles on the 0-100 scale,
+"""DRS (chapter 07; Azadi et al. 2019, arXiv:1810.06758): Eq. 8 on hand-computed values, percentiles on the 0-100 scale,
 online max, calibration heads, the sampler, and the chapter 07 checker."""
 import math
 

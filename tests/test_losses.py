@@ -1,4 +1,4 @@
-"""Losses and penalties on hand-derivable values (REFERENCE ch. 02, 03, 06, 08, 09; N7 anchors)."""
+"""Losses and penalties on hand-derivable values (chapters 02, 03, 06, 08, 09; the papers are in docs/references.md)."""
 import math
 
 import pytest
@@ -121,7 +121,7 @@ def test_ls_optimum_minimises_the_pointwise_loss():
     grid = torch.linspace(-1, 2, 30001)
     pointwise = p_d * 0.5 * (grid - b) ** 2 + p_g * 0.5 * (grid - a) ** 2
     assert grid[pointwise.argmin()].item() == pytest.approx(d_star, abs=1e-4)
-    # alpha regularisation: the optimum at p_g = p_d is (1 + α)/2 (REFERENCE ch. 09)
+    # alpha regularisation: the optimum at p_g = p_d is (1 + α)/2 (chapter 09)
     assert L.d_star_ls(1.0, 1.0, a=0.5, b=1.0) == pytest.approx(0.75)
 
 

@@ -48,7 +48,7 @@ def test_mixture_likelihood_is_the_average_of_the_components():
 def test_lambda_at_the_centroid_for_d9(bug, expected):
     m = mdgan.SimplexMixture(9, 0.25, reference_bug=bug)
     assert m.lam == pytest.approx(expected, abs=5e-7)
-    assert m.argmax.norm().item() < 1e-6  # the maximum is the centroid (REFERENCE ch. 04)
+    assert m.argmax.norm().item() < 1e-6  # the maximum is the centroid (chapter 04)
 
 
 def test_lambda_is_the_maximum_of_the_likelihood():

@@ -1,4 +1,4 @@
-"""Tests for gantut.metrics on values derivable by hand (REFERENCE.md N7)."""
+"""Tests for gantut.metrics on values derivable by hand."""
 from __future__ import annotations
 
 import math
