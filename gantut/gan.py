@@ -180,7 +180,7 @@ class GANStep(AdversarialStep):
                  gp_lambda: float = 0.0, r1_gamma: float = 0.0, r1_every: int = 1, clip: float | None = None,
                  penalties: Sequence[Penalty] = ()) -> None:
         if r1_every < 1:
-            raise ValueError("n_critic and r1_every must be >= 1")
+            raise ValueError(f"r1_every is a number of D updates, >= 1; got {r1_every}.")
         pens: list[Penalty] = []
         if gp_lambda:
             pens.append(GradientPenalty(gp_lambda))

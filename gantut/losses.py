@@ -218,10 +218,6 @@ class AdversarialLoss:
     def g_loss(self, fake_out: torch.Tensor, t: int = 0) -> torch.Tensor:
         return self._g(fake_out)
 
-    def key(self) -> dict:
-        """What distinguishes this loss in a recipe's checkpoint key."""
-        return {"loss": self.name}
-
     def __repr__(self) -> str:
         return f"AdversarialLoss({self.name!r})"
 
@@ -243,10 +239,6 @@ class LeastSquaresLoss(AdversarialLoss):
 
     def g_loss(self, fake_out, t: int = 0):
         return g_loss_ls(fake_out, c=self.c)
-
-    def key(self) -> dict:
-        a = getattr(self.a, "__name__", repr(self.a)) if callable(self.a) else self.a
-        return {"loss": "ls", "a": a, "b": self.b, "c": self.c}
 
     def __repr__(self) -> str:
         return f"LeastSquaresLoss(a={self.a!r}, b={self.b}, c={self.c})"

@@ -14,7 +14,6 @@ Later chapters add theirs (LFM's feature term, DLS's encoder loss) the same way.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import torch
 from torch import nn
@@ -40,10 +39,6 @@ class Penalty:
 
     def __call__(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
         raise NotImplementedError
-
-    def key_fields(self) -> dict[str, Any]:
-        """What distinguishes this penalty in a recipe's checkpoint key."""
-        return {"penalty": type(self).__name__, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

@@ -53,10 +53,6 @@ class Prior:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         pass
 
-    def key(self) -> dict[str, Any]:
-        """What distinguishes this prior in a recipe's checkpoint key."""
-        return {"prior": type(self).__name__, "z_dim": self.z_dim}
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(z_dim={self.z_dim})"
 
