@@ -1,11 +1,11 @@
-"""Callbacks for :func:`gantut.fit` that do more than log: a periodic metric, a linear learning-rate decay
-to 0, and the seed's "early-stopping" learning-rate decay from the best checkpoint (seed 002: WGAN-GP
-FID 28 after 200 epochs; resumed from the best-FID checkpoint, epoch 150, with both learning rates
-halved: 16).
+"""Callbacks for :func:`gantut.fit` that do more than log: a periodic metric, sample grids over training,
+a linear learning-rate decay to 0, MD-GAN's halvings, and the seed's "early-stopping" learning-rate decay
+from the best checkpoint (seed 002: WGAN-GP FID 28 after 200 epochs; resumed from the best-FID checkpoint,
+epoch 150, with both learning rates halved: 16).
 
-Both are :class:`gantut.every` objects. :class:`BestCheckpointDecay` also has ``state_dict`` /
-``load_state_dict``: put it in ``fit``'s ``state`` (``state={**step.state, "decay": cb}``) and a
-resumed run keeps its best checkpoint and its decay count.
+All are :class:`gantut.every` objects or make one. :class:`Snapshots` and :class:`BestCheckpointDecay`
+also have ``state_dict`` / ``load_state_dict``: put them in ``fit``'s ``state``
+(``state={**step.state, "decay": cb}``) and a resumed run keeps its pictures, best checkpoint and decay count.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import torch
 
 from .train import Loop, every
 
-__all__ = ["metric_every", "fid_every", "lr_decay", "lr_halvings", "BestCheckpointDecay"]
+__all__ = ["metric_every", "fid_every", "Snapshots", "lr_decay", "lr_halvings", "BestCheckpointDecay"]
 
 
 def metric_every(n: int, fn: Callable[[Loop], float], key: str, **kw: Any) -> every:
@@ -40,6 +40,34 @@ def _fid_fn(G, z_dim, real_stats, n_fake, features, seed, key):
         x = generate(G, n_fake, z_dim, generator=torch.Generator().manual_seed(seed))
         return {key: float(metrics.fid(x, real_stats, features))}
     return fn
+
+
+class Snapshots:
+    """Sample grids over training: ``n`` images of G from one fixed latent draw (``seed``), every ``every_n``
+    steps and at step 0.
+
+    A callback (``snaps.callback(every_n)``) and a checkpointable object (``state_dict``): put it in ``fit``'s
+    ``state`` and a loaded run keeps its pictures. ``snaps.items`` is ``[(step, images), ...]``.
+    """
+
+    def __init__(self, G: torch.nn.Module, z_dim: int, n: int = 64, seed: int = 0) -> None:
+        self.G, self.z_dim, self.n, self.seed = G, z_dim, n, seed
+        self.items: list[tuple[int, torch.Tensor]] = []
+
+    def take(self, loop: Loop) -> None:
+        from .gan import generate
+
+        self.items.append((loop.step, generate(self.G, self.n, self.z_dim,
+                                               generator=torch.Generator().manual_seed(self.seed))))
+
+    def callback(self, every_n: int) -> every:
+        return every(every_n, self.take, at_start=True)
+
+    def state_dict(self) -> dict:
+        return {"steps": [s for s, _ in self.items], "images": [x for _, x in self.items]}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        self.items = list(zip(state["steps"], state["images"]))
 
 
 def _optimizers(state: Mapping[str, Any]) -> dict[str, torch.optim.Optimizer]:

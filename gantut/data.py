@@ -326,11 +326,18 @@ def _to_unit_range(x_uint8: torch.Tensor) -> torch.Tensor:
     return x_uint8.float().div_(127.5).sub_(1.0)
 
 
+_ANNOUNCED: set[str] = set()
+
+
 def _announce(data: ImageData, why: str | None = None) -> ImageData:
-    """Print the one line saying what was loaded from where (and why a fallback was used)."""
+    """Print the one line saying what was loaded from where (and why a fallback was used), once per
+    process for each dataset, split and source: a cell that loads the same data five times says it once."""
     c, h, w = data.images.shape[1:]
     note = f" ({why})" if why else ""
-    print(f"{data.name} {data.split}: {len(data):,} images {c}×{h}×{w} from {data.source}{note}")
+    line = f"{data.name} {data.split}: {len(data):,} images {c}×{h}×{w} from {data.source}{note}"
+    if line not in _ANNOUNCED:
+        _ANNOUNCED.add(line)
+        print(line)
     return data
 
 

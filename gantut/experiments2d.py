@@ -45,7 +45,7 @@ from .unrolled import UnrolledStep
 from .train import History, every, fit, load_checkpoint, save_checkpoint
 
 __all__ = ["BEST_GRID", "BEST_GRID_V2", "BEST_RING", "BEST_RING_V2", "N_EVAL", "R1_GAMMA_2D", "RECIPES_2D", "REFERENCE_ROWS", "Recipe2D", "Result", "Table", "compare_2d",
-           "gan_2d", "lr_decay", "mdgan_2d", "mean_std", "recipe_2d", "reference_rows", "run_2d", "run_recipe_2d",
+           "gan_2d", "lr_decay", "mdgan_2d", "recipe_2d", "reference_rows", "run_2d", "run_recipe_2d",
            "wgan_gp_2d"]
 
 N_EVAL = 2500  # samples scored per run (VEEGAN / PacGAN)
@@ -311,15 +311,8 @@ def run_recipe_2d(name: str, mixture, seed: int = 0, steps: int | None = None, b
     return run_2d(r.make_step(mixture.name), mixture, seed, n, batch_size, **run_kw)
 
 
-def mean_std(values: Sequence[float], digits: int) -> str:
-    """``mean ± std`` (ddof 1) over the finite values; ``(k/n)`` appended when some were NaN."""
-    v = np.asarray(values, dtype=np.float64)
-    ok = v[np.isfinite(v)]
-    if len(ok) == 0:
-        return "n/a"
-    std = float(ok.std(ddof=1)) if len(ok) > 1 else 0.0
-    s = f"{ok.mean():.{digits}f} ± {std:.{digits}f}"
-    return s if len(ok) == len(v) else f"{s} ({len(ok)}/{len(v)} runs)"
+def _ms(values: Sequence[float], digits: int) -> str:
+    return str(metrics.mean_std(values, digits))
 
 
 @dataclass
@@ -342,11 +335,11 @@ class Table:
             ms = [r.metrics for r in rs]
             out.append({
                 "technique": name, "seeds": len(rs),
-                "modes": mean_std([m.modes for m in ms], 1), "n_modes": ms[0].n_modes,
-                "hq": mean_std([100 * m.hq for m in ms], 1),
-                "reverse_kl": mean_std([m.reverse_kl for m in ms], 2),
+                "modes": _ms([m.modes for m in ms], 1), "n_modes": ms[0].n_modes,
+                "hq": _ms([100 * m.hq for m in ms], 1),
+                "reverse_kl": _ms([m.reverse_kl for m in ms], 2),
                 "all_modes": sum(m.modes == m.n_modes for m in ms),
-                "seconds": mean_std([r.seconds for r in rs], 0),
+                "seconds": _ms([r.seconds for r in rs], 0),
                 "per_seed": ", ".join(f"{m.modes}/{100 * m.hq:.0f}%" for m in ms),
             })
         return out

@@ -1,33 +1,44 @@
-"""The MNIST / Fashion-MNIST protocol of chapter 02 (and the image chapters that compare with it):
-train a GAN step with FID and sample grids over training, then score it on a fixed budget.
+"""The MNIST / Fashion-MNIST protocol of the image chapters (02-07) and of ``scripts/table_mnist.py``:
+one recipe per model, one load-or-train, one evaluation, one floor.
 
-* :func:`train` — load-or-train one run (:func:`gantut.fit` with a checkpoint): the history holds the
-  losses, ``fid`` every ``eval_every`` steps (N generated vs N test images, classifier features) and
-  ``train_seconds``; ``run.snaps`` the sample grids over training (checkpointed with the models, so
-  a loaded run still has them).
-* :func:`evaluate` — FID, precision/recall (k = 3), density/coverage (k = 5) and the class histogram
-  of N generated images against N test images, all in the shipped classifier's feature space.
-* :func:`real_floor` / :func:`floor_fid` — the same numbers for the first N *training* images against the
-  same N test images: what a perfect generator of this data would score at this N (FID's small-N bias).
+* :class:`Recipe` / :data:`RECIPES` — a model as data: nets, loss, step (GAN, MD-GAN or unrolled), penalties,
+  optimiser settings, batch size and the extras of a recipe (lr decay from the best state). A chapter, the
+  table script and the results chapter build a model from the same name; :func:`recipe` returns a copy with
+  changed fields (``recipe("r1", r1_gamma=1.0)``).
+* :func:`train` — load-or-train one (recipe, dataset, seed, steps) with :func:`gantut.fit` into one
+  checkpoint folder, ``runs/checkpoints/mnist/``, keyed by **every field** of the recipe, the data source,
+  the seed, the steps and the evaluation settings: a model trained once (by a chapter or a table) is loaded,
+  not retrained, by everything else that asks for the same setup. The history holds the losses and ``fid``
+  every ``eval_every`` steps (N generated vs N test images, classifier features); ``run.snaps`` the sample
+  grids over training (checkpointed with the models).
+* :func:`evaluate` — FID, precision/recall (k = 3), density/coverage (k = 5), class coverage and the
+  recognisability rate of N generated images against N test images, in the shipped classifier's features.
+* :func:`real_floor` / :func:`floor_fid` — the same numbers for the first N *training* images against the same
+  N test images: what a perfect generator of this data would score at this N (FID's small-N bias).
 * :func:`table` — mean ± std over seeds as a markdown table.
+
+A "step" is one G update (``n_critic`` D updates).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-import numpy as np
 import torch
 
-from . import data, metrics
-from .callbacks import fid_every
-from .gan import generate
-from .train import History, every, fit, run_path
+from . import config, data, mdgan, metrics, nets
+from .callbacks import BestCheckpointDecay, Snapshots, fid_every
+from .gan import AdversarialStep, GANStep, generate
+from .train import FitResult, fit, run_path
+from .unrolled import UnrolledStep
 
-__all__ = ["DATASETS", "Snapshots", "Run", "Eval", "load", "train", "evaluate", "real_floor", "table"]
+__all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "build", "Run", "Eval", "load", "train",
+           "evaluate", "score", "fid_of", "DRSRun", "drs_sample", "real_floor", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
+Z_DIM = 100
 
 
 def _check(dataset: str) -> str:
@@ -42,105 +53,254 @@ def load(dataset: str, split: str) -> data.ImageData:
     return data.load(_check(dataset), split)
 
 
-class Snapshots:
-    """Sample grids over training: ``n`` images of G from one fixed latent draw, every ``every_n`` steps.
+# ---------------------------------------------------------------------------------------------------
+# recipes
+# ---------------------------------------------------------------------------------------------------
 
-    A callback (``snaps.callback()``) and a checkpointable object (``state_dict``), so put it in
-    ``fit``'s state and a loaded run keeps its pictures. ``snaps.items`` is ``[(step, images), ...]``.
+@dataclass(frozen=True)
+class Recipe:
+    """One MNIST model, everything that changes its trained weights (all of it enters the checkpoint key).
+
+    step : ``"gan"`` (:class:`~gantut.gan.GANStep`), ``"mdgan"`` (:class:`~gantut.mdgan.MDGANStep`, D with
+        ``D_out`` outputs on the unit simplex mixture, σ² 0.25) or ``"unrolled"``
+        (:class:`~gantut.unrolled.UnrolledStep`, ``K`` steps of ``order``, G's objective ``g_objective``).
+    nets : ``"course"`` (the course MLP, ``nets.course_G`` / ``nets.course_D``) or ``"dcgan"`` (28 px DCGAN,
+        ``base`` channels, DCGAN init). ``D_head`` = (a, b) appends ``a·σ(·) + b`` to D (MD-GAN's bound).
+    opt : ``"adam"`` (``betas``) or ``"rmsprop"``; ``lr_G``, ``lr_D`` the two learning rates.
+    decay : the seed's lr decay from the best state (:class:`~gantut.callbacks.BestCheckpointDecay`: FID of
+        1,000 samples vs 1,000 *training* images every ``steps // 8`` steps; at 3/4 of the steps go back to the
+        best state and halve both rates).
     """
 
-    def __init__(self, G: torch.nn.Module, z_dim: int, n: int = 64, seed: int = 0) -> None:
-        self.G, self.z_dim, self.n, self.seed = G, z_dim, n, seed
-        self.items: list[tuple[int, torch.Tensor]] = []
+    name: str
+    chapter: str
+    step: str = "gan"
+    loss: str = "nonsaturating"
+    nets: str = "course"
+    batchnorm: bool = False
+    dropout: float = 0.0
+    base: int = 32
+    D_out: int = 1
+    D_head: tuple[float, float] | None = None
+    opt: str = "adam"
+    lr_G: float = 2e-4
+    lr_D: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    n_critic: int = 1
+    clip: float | None = None
+    gp_lambda: float = 0.0
+    r1_gamma: float = 0.0
+    r1_every: int = 1
+    g_loss: str = "saturating"
+    K: int = 0
+    order: str = "first"
+    g_objective: str = "loss"
+    decay: bool = False
+    batch_size: int = 64
+    steps: int = 1500              # the budget in G steps of the cpu profile (and of the table)
+    gpu_steps: int = 30000         # ... of the gpu profile
 
-    def take(self, loop) -> None:
-        self.items.append((loop.step, generate(self.G, self.n, self.z_dim,
-                                               generator=torch.Generator().manual_seed(self.seed))))
 
-    def callback(self, every_n: int) -> every:
-        return every(every_n, self.take, at_start=True)
+    def __post_init__(self) -> None:
+        for what, value, allowed in [("step", self.step, ("gan", "mdgan", "unrolled")),
+                                     ("nets", self.nets, ("course", "dcgan")), ("opt", self.opt, ("adam", "rmsprop"))]:
+            if value not in allowed:
+                raise ValueError(f"Recipe {self.name!r}: {what} must be one of {allowed}, got {value!r}.")
 
-    def state_dict(self) -> dict:
-        return {"steps": [s for s, _ in self.items], "images": [x for _, x in self.items]}
+    def key(self) -> dict[str, Any]:
+        """Every field but ``chapter`` (where it is taught does not change the weights) and the budgets (a run's
+        own number of steps enters its key in :func:`train`)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("chapter", "steps", "gpu_steps")}
 
-    def load_state_dict(self, state: Mapping) -> None:
-        self.items = list(zip(state["steps"], state["images"]))
+    def budget(self) -> int:
+        """G steps in the current profile: 8 (smoke), :attr:`steps` (cpu), :attr:`gpu_steps` (gpu)."""
+        return int(config.by_profile(smoke=8, cpu=self.steps, gpu=self.gpu_steps))
 
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [
+    # chapter 02: the widely copied template (D dropout 0.3) and seed 004's "+BN" in G
+    Recipe("vanilla", "02", dropout=0.3),
+    Recipe("bn", "02", dropout=0.3, batchnorm=True),
+    # chapter 03: WGAN (RMSprop, clipping), WGAN-GP (igul222's gan_mnist.py settings), and with the seed's decay
+    Recipe("wgan", "03", loss="wgan", n_critic=5, clip=0.01, opt="rmsprop", lr_G=5e-5, lr_D=5e-5),
+    Recipe("wgan_gp", "03", loss="wgan", n_critic=5, gp_lambda=10.0, lr_G=1e-4, lr_D=1e-4, betas=(0.5, 0.9)),
+    Recipe("wgan_gp_decay", "03", loss="wgan", n_critic=5, gp_lambda=10.0, lr_G=1e-4, lr_D=1e-4, betas=(0.5, 0.9),
+           decay=True),
+    # chapter 04: the plain step it is compared with, MD-GAN (paper: saturating G loss), bounded D, non-saturating G
+    Recipe("gan_nodropout", "04"),
+    Recipe("mdgan", "04", step="mdgan", D_out=9),
+    Recipe("mdgan_bounded", "04", step="mdgan", D_out=9, D_head=(5.0, -2.5)),
+    Recipe("mdgan_ns", "04", step="mdgan", D_out=9, g_loss="nonsaturating"),
+    # chapter 05: unrolled GAN, poolio's learning-rate ratio; K = 0 is the plain step
+    Recipe("unrolled_k0", "05", step="unrolled", K=0, lr_G=1e-3, lr_D=1e-4),
+    Recipe("unrolled_k5", "05", step="unrolled", K=5, lr_G=1e-3, lr_D=1e-4),
+    Recipe("unrolled_dcgan_k5", "05", step="unrolled", K=5, nets="dcgan", lr_G=1e-3, lr_D=1e-4),
+    # chapter 06: R1 (γ = 10, the paper's γ/2 convention)
+    Recipe("r1", "06", r1_gamma=10.0),
+]}
+
+
+def recipe(r: str | Recipe, /, **changes: Any) -> Recipe:
+    """The recipe named ``r`` (or a Recipe), with ``changes`` to its fields (they change its checkpoint key)."""
+    if isinstance(r, Recipe):
+        base = r
+    elif r in RECIPES:
+        base = RECIPES[r]
+    else:
+        raise ValueError(f"unknown MNIST recipe {r!r}; choose one of {sorted(RECIPES)}.")
+    fields = {f.name for f in dataclasses.fields(Recipe)}
+    unknown = set(changes) - fields
+    if unknown:
+        raise ValueError(f"unknown hyperparameters {sorted(unknown)} for recipe {base.name!r}; "
+                         f"a recipe has {sorted(fields)}.")
+    return dataclasses.replace(base, **changes)
+
+
+def _nets(r: Recipe) -> tuple[torch.nn.Module, torch.nn.Module]:
+    if r.nets == "dcgan":
+        G = nets.init_dcgan_weights(nets.dcgan_G(Z_DIM, 28, 1, r.base))
+        D = nets.init_dcgan_weights(nets.dcgan_D(28, 1, r.base, out_dim=r.D_out))
+    else:
+        G = nets.course_G(Z_DIM, batchnorm=r.batchnorm)
+        D = nets.course_D(dropout=r.dropout, out_dim=r.D_out)
+    if r.D_head is not None:
+        D = torch.nn.Sequential(D, mdgan.ScaledSigmoid(*r.D_head))
+    return G, D
+
+
+def build(r: str | Recipe, seed: int = 0, device: torch.device | str | None = None) -> AdversarialStep:
+    """Fresh networks (initialised under ``seed``), optimisers and step of a recipe, on ``device``
+    (default :func:`gantut.device`)."""
+    r = recipe(r)
+    config.seed_everything(seed)
+    dev = torch.device(device) if device is not None else config.device()
+    G, D = (m.to(dev) for m in _nets(r))
+    if r.opt == "rmsprop":
+        opt_G, opt_D = torch.optim.RMSprop(G.parameters(), lr=r.lr_G), torch.optim.RMSprop(D.parameters(), lr=r.lr_D)
+    else:
+        opt_G = torch.optim.Adam(G.parameters(), lr=r.lr_G, betas=tuple(r.betas))
+        opt_D = torch.optim.Adam(D.parameters(), lr=r.lr_D, betas=tuple(r.betas))
+    if r.step == "mdgan":
+        return mdgan.MDGANStep(G, D, opt_G, opt_D, Z_DIM, mixture=mdgan.SimplexMixture(r.D_out, 0.25),
+                               g_loss=r.g_loss)
+    if r.step == "unrolled":
+        return UnrolledStep(G, D, opt_G, opt_D, Z_DIM, K=r.K, order=r.order, loss=r.loss,
+                            g_objective=r.g_objective, r1_gamma=r.r1_gamma)
+    return GANStep(G, D, opt_G, opt_D, Z_DIM, loss=r.loss, n_critic=r.n_critic, gp_lambda=r.gp_lambda,
+                   r1_gamma=r.r1_gamma, r1_every=r.r1_every, clip=r.clip)
+
+
+# ---------------------------------------------------------------------------------------------------
+# load-or-train
+# ---------------------------------------------------------------------------------------------------
 
 @dataclass
 class Run:
-    """One trained (or loaded) run."""
+    """One trained (or loaded) model of the protocol."""
 
-    name: str
+    recipe: Recipe
     dataset: str
     seed: int
     steps: int
-    step: Any                      # the GAN step (``step.G``, ``step.D``)
-    history: History
+    step: AdversarialStep          # the GAN step (``step.G``, ``step.D``)
+    history: FitResult
     snaps: list[tuple[int, torch.Tensor]]
     seconds: float                 # wall-clock seconds of training, as recorded when it was trained
     loaded: bool                   # True when this call trained nothing
 
     @property
+    def name(self) -> str:
+        return self.recipe.name
+
+    @property
     def G(self) -> torch.nn.Module:
         return self.step.G
 
+    @property
+    def D(self) -> torch.nn.Module:
+        return self.step.D
+
     def __str__(self) -> str:
-        how = "loaded" if self.loaded else "trained"
-        fid = f", last FID {self.history.last('fid'):.2f}" if "fid" in self.history else ""
+        how = "loaded (trained earlier)" if self.loaded else "trained"
+        fid = f", last FID {self.history.last('fid'):.1f}" if "fid" in self.history else ""
         return f"{self.name} seed {self.seed}: {how}, {self.steps} steps, {self.seconds:.0f} s of training{fid}"
 
 
-def train(name: str, make_step: Callable[[int], Any], dataset: str = "mnist", seed: int = 0, steps: int = 1000,
-          batch_size: int = 64, *, eval_every: int | None = None, n_eval: int = 1000, n_snap: int = 64,
-          key: Mapping[str, Any] | None = None, checkpoint: bool = True, progress: bool | None = None) -> Run:
-    """Load-or-train ``make_step(seed)`` (a step with ``.G``, ``.z_dim``, ``.state``; e.g.
-    ``lambda s: gantut.mnist_models.build("vanilla", s)``) on the training split of ``dataset``.
+def fid_of(G: torch.nn.Module, dataset: str = "mnist", split: str = "test", n: int = 1000,
+           seed: int = 0) -> metrics.FIDResult:
+    """Classifier-feature FID of ``n`` samples of G (latents seeded ``seed``) against ``n`` images of ``split``."""
+    name = _check(dataset)
+    x = generate(G, n, Z_DIM, generator=torch.Generator().manual_seed(seed))
+    return metrics.fid(x, metrics.reference_stats(name, split, n=n, features=f"classifier:{name}"),
+                       f"classifier:{name}")
 
-    eval_every : FID of ``n_eval`` samples (fixed latents) against ``n_eval`` test images, and a sample
-        grid, every this many steps (default: 8 times per run).
-    key : the hyperparameters that make this run differ (they enter the checkpoint name with
-        ``name``, dataset and its source, seed, steps, batch size, n_eval); ``checkpoint=False`` always trains.
+
+def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str = "mnist", *, eval_every: int | None = None,
+          n_eval: int = 1000, n_snap: int = 64, device: torch.device | str | None = None,
+          checkpoint: bool = True, progress: bool | None = None) -> Run:
+    """Load-or-train recipe ``r`` for ``steps`` G steps (default: the recipe's budget in this profile,
+    :meth:`Recipe.budget`) under ``seed`` on the training split of ``dataset``.
+
+    eval_every : FID of ``n_eval`` samples (fixed latents, seed + 1000) against ``n_eval`` test images (capped at
+        the test split's size), and a grid of ``n_snap`` samples, every this many steps (default ``steps // 8``).
+    A finished checkpoint is loaded, an unfinished one resumed; ``checkpoint=False`` always trains.
     """
-    train_set = load(dataset, "train")
-    step = make_step(seed)
-    z_dim = int(step.z_dim)
-    dev = next(step.G.parameters()).device
-    batches = data.TensorBatches(train_set.images, step.real_batch(batch_size),
-                                 generator=torch.Generator().manual_seed(seed), device=dev)
+    r = recipe(r)
+    steps = r.budget() if steps is None else int(steps)
+    train_set, name = load(dataset, "train"), _check(dataset)
+    n_eval = min(n_eval, len(load(dataset, "test")))
     eval_every = eval_every or max(1, steps // 8)
-    snaps = Snapshots(step.G, z_dim, n_snap, seed)
-    real = metrics.reference_stats(_check(dataset), "test", n=n_eval, features=f"classifier:{_check(dataset)}")
+    step = build(r, seed, device)
+    dev = next(step.G.parameters()).device
+    batches = data.TensorBatches(train_set.images, step.real_batch(r.batch_size),
+                                 generator=torch.Generator().manual_seed(seed), device=dev)
+    snaps = Snapshots(step.G, Z_DIM, n_snap, seed)
+    real = metrics.reference_stats(name, "test", n=n_eval, features=f"classifier:{name}")
     callbacks = [snaps.callback(eval_every),
-                 fid_every(eval_every, step.G, z_dim, real, n_fake=n_eval, features=f"classifier:{_check(dataset)}",
+                 fid_every(eval_every, step.G, Z_DIM, real, n_fake=n_eval, features=f"classifier:{name}",
                            seed=seed + 1000, at_start=True)]
+    state = {**step.state, "snaps": snaps}
+    if r.decay:
+        decay = BestCheckpointDecay(max(1, steps // 8),
+                                    lambda loop: float(fid_of(step.G, dataset, "train", min(1000, len(train_set)),
+                                                              seed=seed + 1000)),
+                                    key="fid_train", at_step=(3 * steps) // 4)
+        callbacks.append(decay)
+        state["decay"] = decay
     path = None
     if checkpoint:
-        path = run_path("images", dataset, name, seed=seed, steps=steps, batch_size=batch_size, n_eval=n_eval,
-                        n_snap=n_snap, eval_every=eval_every, source=train_set.source, **dict(key or {}))
-    history = fit(step, batches, steps, state={**step.state, "snaps": snaps}, callbacks=callbacks,
-                  checkpoint=path, desc=f"{dataset} {name} seed {seed}", progress=progress)
-    return Run(name, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded)
+        path = run_path("mnist", dataset, r.name, seed=seed, steps=steps, n_eval=n_eval, n_snap=n_snap,
+                        eval_every=eval_every, source=train_set.source, **r.key())
+    history = fit(step, batches, steps, state=state, callbacks=callbacks, checkpoint=path,
+                  desc=f"{dataset} {r.name} seed {seed}", progress=progress)
+    return Run(r, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded)
 
+
+# ---------------------------------------------------------------------------------------------------
+# evaluation
+# ---------------------------------------------------------------------------------------------------
 
 @dataclass
 class Eval:
-    """FID, PRDC and class coverage of one set of images, each carrying its N and feature space."""
+    """FID, PRDC, class coverage and recognisability of one set of images, each carrying its N and features."""
 
     fid: metrics.FIDResult
     prdc: metrics.PRDC
     classes: metrics.ClassCoverage
+    recognisable: metrics.Recognisability
 
     def values(self) -> dict[str, float]:
-        return {"FID": self.fid.value, "precision": self.prdc.precision, "recall": self.prdc.recall,
+        return {"FID": self.fid.value, "recognisable %": 100 * self.recognisable.rate,
+                "smallest class %": 100 * self.recognisable.min_class_share,
+                "precision": self.prdc.precision, "recall": self.prdc.recall,
                 "density": self.prdc.density, "coverage": self.prdc.coverage,
                 "classes": self.classes.classes_covered, "class KL": self.classes.kl_to_uniform}
 
     def __str__(self) -> str:
-        return f"{self.fid}\n{self.prdc}\n{self.classes}"
+        return f"{self.fid}\n{self.recognisable}\n{self.prdc}\n{self.classes}"
 
 
-def _score(x: torch.Tensor, dataset: str, n: int) -> Eval:
+def score(x: torch.Tensor, dataset: str, n: int) -> Eval:
     name = _check(dataset)
     space = f"classifier:{name}"
     test = load(dataset, "test").images
@@ -148,14 +308,15 @@ def _score(x: torch.Tensor, dataset: str, n: int) -> Eval:
         raise ValueError(f"n = {n} is more than the {len(test)} test images of {dataset}; use n <= {len(test)}.")
     real = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n]] if n < len(test) else test
     return Eval(metrics.fid(x, metrics.reference_stats(name, "test", n=n, features=space), space),
-                metrics.prdc(x, real, space, k_pr=3, k_dc=5), metrics.class_coverage(x, name))
+                metrics.prdc(x, real, space, k_pr=3, k_dc=5), metrics.class_coverage(x, name),
+                metrics.recognisability(x, name))
 
 
 def evaluate(G: torch.nn.Module, dataset: str = "mnist", n: int = 1000, seed: int = 0, z_dim: int | None = None) -> Eval:
     """Score ``n`` samples of G (latents seeded ``seed``, eval mode) against ``n`` test images of ``dataset``
     (the same seeded subset as :func:`gantut.metrics.reference_stats`)."""
-    zd = int(z_dim or getattr(G, "z_dim", 100))
-    return _score(generate(G, n, zd, generator=torch.Generator().manual_seed(seed)), dataset, n)
+    zd = int(z_dim or getattr(G, "z_dim", Z_DIM))
+    return score(generate(G, n, zd, generator=torch.Generator().manual_seed(seed)), dataset, n)
 
 
 def real_floor(dataset: str = "mnist", n: int = 1000) -> Eval:
@@ -164,7 +325,7 @@ def real_floor(dataset: str = "mnist", n: int = 1000) -> Eval:
     scored against (:func:`gantut.metrics.reference_stats`). What a perfect generator of this data would
     score at this N, in this feature space (FID's small-N bias). The offline MNIST training split is stored
     digit-balanced, so its first 1,000 images hold 100 of each digit."""
-    return _score(load(dataset, "train").images[:n], dataset, n)
+    return score(load(dataset, "train").images[:n], dataset, n)
 
 
 def floor_fid(dataset: str = "mnist", n: int = 1000) -> metrics.FIDResult:
@@ -174,24 +335,58 @@ def floor_fid(dataset: str = "mnist", n: int = 1000) -> metrics.FIDResult:
                                                                                    features=space), space)
 
 
-def _fmt(values: Sequence[float], digits: int) -> str:
-    v = np.asarray(values, dtype=np.float64)
-    if len(v) == 1:
-        return f"{v[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+# ---------------------------------------------------------------------------------------------------
+# discriminator rejection sampling on a trained model (chapter 07 and the table)
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class DRSRun:
+    """DRS on one trained model: the accepted samples and acceptance rate (``result``), the calibrated logit and
+    the calibration losses, with the settings used."""
+
+    result: Any                    # gantut.drs.DRSResult
+    logit: Any                     # gantut.drs.CalibratedLogit
+    calibration: list[float]
+    head: str | None
+    lr: float
+    calib_steps: int
 
 
-def table(rows: Mapping[str, Sequence[Eval]]) -> str:
+def drs_sample(run: Run, n: int, calib_steps: int, *, epsilon: float = 1e-8, gamma_q: float | None = 95.0,
+               burn_in: int = 5000, max_draws: int | None = None) -> DRSRun:
+    """Calibrate D of ``run`` (G frozen) for ``calib_steps`` steps on training batches, then draw ``n`` accepted
+    samples with Eq. 8 of Azadi et al. (2019). The one DRS protocol of chapter 07 and the table.
+
+    A BCE-trained D is fine-tuned (Adam 2e-4, the paper's "further training"); a WGAN critic's output is no
+    logit, so an affine head ``a·D(x) + b`` is fitted on the frozen critic (Adam 1e-2: two parameters).
+    Batches are seeded ``run.seed + 1``, the calibration ``run.seed + 3``, the sampler ``run.seed + 2``.
+    """
+    from . import drs
+
+    head, lr = ("affine", 1e-2) if run.recipe.loss == "wgan" else (None, 2e-4)
+    batches = data.TensorBatches(load(run.dataset, "train").images, run.recipe.batch_size,
+                                 generator=torch.Generator().manual_seed(run.seed + 1),
+                                 device=next(run.G.parameters()).device)
+    config.seed_everything(run.seed + 3)
+    logit, losses = drs.calibrate(run.D, run.G, batches, Z_DIM, calib_steps, head=head, lr=lr)
+    sampler = drs.DRS(run.G, logit, Z_DIM, epsilon=epsilon, gamma_q=gamma_q, burn_in=burn_in)
+    result = sampler.sample(n, torch.Generator().manual_seed(run.seed + 2), max_draws=max_draws)
+    return DRSRun(result, logit, losses, head, lr, calib_steps)
+
+
+TABLE_COLUMNS = [("FID", 1), ("recognisable %", 1), ("smallest class %", 1), ("precision", 3), ("recall", 3),
+                 ("density", 3), ("coverage", 3), ("classes", 1), ("class KL", 3)]
+
+
+def table(rows: Mapping[str, Sequence[Eval]], columns: Sequence[tuple[str, int]] = TABLE_COLUMNS) -> str:
     """Markdown: one row per name, mean ± std (ddof 1) over its evaluations (one per seed)."""
-    cols = [("FID", 2), ("precision", 3), ("recall", 3), ("density", 3), ("coverage", 3), ("classes", 1),
-            ("class KL", 3)]
     first = next(iter(rows.values()))[0]
     lines = [f"N = {first.fid.n_fake} generated vs {first.fid.n_real} test images, {first.fid.features} features; "
+             f"recognisable = top class probability >= {first.recognisable.threshold:g}; "
              f"P/R k = {first.prdc.k_pr}, D/C k = {first.prdc.k_dc}; mean ± std over runs.", "",
-             "| | runs | " + " | ".join(c for c, _ in cols) + " |", "|---|---|" + "---|" * len(cols)]
+             "| | runs | " + " | ".join(c for c, _ in columns) + " |", "|---|---|" + "---|" * len(columns)]
     for name, evals in rows.items():
         vals = [e.values() for e in evals]
-        lines.append(f"| {name} | {len(evals)} | " + " | ".join(_fmt([v[c] for v in vals], d) for c, d in cols) + " |")
+        lines.append(f"| {name} | {len(evals)} | "
+                     + " | ".join(str(metrics.mean_std([v[c] for v in vals], d)) for c, d in columns) + " |")
     return "\n".join(lines)
-
-

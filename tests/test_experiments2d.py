@@ -114,10 +114,14 @@ def test_compare_table_rows_and_reference():
     assert t._repr_markdown_() == md
 
 
-def test_mean_std_skips_nan_and_says_so():
-    assert ex.mean_std([1.0, 3.0], 1) == "2.0 ± 1.4"
-    assert ex.mean_std([1.0, float("nan")], 2) == "1.00 ± 0.00 (1/2 runs)"
-    assert ex.mean_std([float("nan")], 2) == "n/a"
+def test_mean_std_skips_nan_and_says_so():  # the one formatter: gantut.metrics.mean_std
+    from gantut.metrics import mean_std
+    assert str(mean_std([1.0, 3.0], 1)) == "2.0 ± 1.4"  # std ddof 1 = √2
+    assert str(mean_std([1.0, float("nan")], 2)) == "1.00 (1/2 runs)"
+    assert str(mean_std([5.0], 0)) == "5"
+    assert str(mean_std([float("nan")], 2)) == "n/a"
+    m = mean_std([1.0, 2.0, 3.0, 6.0], 1)
+    assert (m.mean, m.std, m.n, m.se) == (3.0, pytest.approx(2.1602469), 4, pytest.approx(2.1602469 / 2))
 
 
 def test_errors_name_the_fix():
