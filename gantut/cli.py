@@ -20,6 +20,7 @@ import contextlib
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -183,10 +184,11 @@ def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (
     try:
         # no progress bars inside the notebook (widget bars saved without their state show "model not
         # found", text bars leave stderr remnants); the terminal shows papermill's cell progress instead
-        with _environ(GANTUT_PROFILE=profile, GANTUT_PROGRESS="off", GANTUT_OUT_DIR=str(out_dir)):
+        with _environ(GANTUT_PROFILE=profile, GANTUT_PROGRESS="off", GANTUT_OUT_DIR=str(out_dir)), \
+                tempfile.TemporaryDirectory(prefix="gantut-kernel-") as sockets:
             papermill.execute_notebook(str(path), str(executed), parameters=values, kernel_name="python3",
                                        cwd=str(path.parent), progress_bar=sys.stderr.isatty(),
-                                       execution_timeout=timeout)
+                                       execution_timeout=timeout, **_kernel_manager(Path(sockets)))
     except PapermillExecutionError as err:
         raise ChapterFailed(
             f"{path.stem} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue}\n"
@@ -198,6 +200,27 @@ def run_chapter(spec: str, profile: str | None = None, params: Sequence[str] = (
     metrics = out_dir / "metrics.json"
     return RunResult(executed, out_dir, figures if figures.is_dir() else None,
                      metrics if metrics.is_file() else None)
+
+
+def _kernel_manager(folder: Path) -> dict:
+    """papermill's kernel over IPC sockets in ``folder`` (POSIX): a kernel that is only ours, on no network
+    port, so ipykernel has nothing to warn about ("Kernel is running over TCP without encryption", printed
+    on every run otherwise). Windows has no IPC transport in ZeroMQ: it keeps the default TCP kernel."""
+    if os.name == "nt":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            return str(folder / "kernel")
+
+    return {"kernel_manager_class": IPCKernelManager}
 
 
 def extract_figures(notebook: Path, folder: Path) -> list[Path]:

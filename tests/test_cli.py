@@ -88,6 +88,14 @@ def test_run_executes_with_parameters_profile_and_out_dir(notebooks, tmp_path, c
     assert str(run_dir / "01_ring.ipynb") in out and str(run_dir / "metrics.json") in out
 
 
+def test_run_kernel_prints_no_transport_warning(notebooks, tmp_path, capfd):
+    """The kernel runs over IPC sockets, so ipykernel's "running over TCP without encryption" warning (which
+    the kernel process writes to the terminal, fd 2) does not appear; the sockets' folder is removed after."""
+    assert cli.main(["run", "02", "--profile", "smoke", "--out", str(tmp_path / "here")]) == 0
+    err = capfd.readouterr().err
+    assert "without encryption" not in err and "IPKernelApp" not in err
+
+
 def test_run_passes_out_dir_only_when_declared(notebooks, tmp_path, capsys):
     assert cli.main(["run", "02", "--profile", "smoke", "--out", str(tmp_path / "here")]) == 0
     nb = nbformat.read(tmp_path / "here" / "02_other.ipynb", as_version=4)
