@@ -551,34 +551,68 @@ class PRDC:
     features: str
 
     def __str__(self) -> str:
-        return (f"precision {self.precision:.3f}, recall {self.recall:.3f} (k={self.k_pr}); "
-                f"density {self.density:.3f}, coverage {self.coverage:.3f} (k={self.k_dc}) "
+        return (f"precision {self.precision:.3f}, recall {self.recall:.3f} (Kynkäänniemi, k={self.k_pr}, <=); "
+                f"density {self.density:.3f}, coverage {self.coverage:.3f} (Naeem, k={self.k_dc}) "
                 f"[{self.features}, N_real={self.n_real}, N_fake={self.n_fake}]")
+
+
+def _cdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances |a_i − b_j| in float64 from exact differences (torch's non-matmul mode: no
+    |a|² + |b|² − 2a·b cancellation, so equal points are at exactly 0 and ties are exact)."""
+    return torch.cdist(torch.from_numpy(a), torch.from_numpy(b),
+                       compute_mode="donot_use_mm_for_euclid_dist").numpy()
+
+
+def _kth_neighbour_radii(x: np.ndarray, k: int) -> np.ndarray:
+    """Distance of every row of ``x`` to its k-th nearest neighbour in ``x`` (itself, at 0, is the 0-th)."""
+    return np.sort(_cdist(x, x), axis=1)[:, k]
+
+
+def improved_precision_recall(real_feats, fake_feats, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019, arXiv:1904.06991, Eqs. 1-3), with their
+    official rule: a sample counts as inside a k-NN ball when its distance is **<=** the ball's radius.
+
+    precision = share of fakes inside the ball of some real (radius: that real's k-th nearest real);
+    recall = share of reals inside the ball of some fake (radius: that fake's k-th nearest fake).
+    (The ``prdc`` package uses a strict ``<``; the two differ only for samples exactly on a boundary,
+    e.g. duplicated images.)
+    """
+    real = np.asarray(real_feats, dtype=np.float64)
+    fake = np.asarray(fake_feats, dtype=np.float64)
+    d = _cdist(real, fake)                                    # N_real × N_fake
+    precision = (d <= _kth_neighbour_radii(real, k)[:, None]).any(axis=0).mean()
+    recall = (d <= _kth_neighbour_radii(fake, k)[None, :]).any(axis=1).mean()
+    return float(precision), float(recall)
 
 
 def prdc_metrics(real_feats, fake_feats, k_pr: int = 3, k_dc: int = 5,
                  features: str = "features") -> PRDC:
-    """Precision/recall (Kynkäänniemi et al. 2019, k = 3) and density/coverage (Naeem et al. 2020,
-    k = 5) with the ``prdc`` package on N×d feature arrays.
+    """Precision/recall (Kynkäänniemi et al. 2019, k = 3, their ``<=`` rule:
+    :func:`improved_precision_recall`) and density/coverage (Naeem et al. 2020, arXiv:2002.09797, k = 5,
+    with the ``prdc`` package, their official code, strict ``<``) on N×d feature arrays.
 
     Each point's ball has radius the distance to its k-th nearest neighbour in its own set.
     precision = fraction of fakes inside some real ball; recall = fraction of reals inside some fake
     ball; density = (1/k)·mean over fakes of the number of real balls containing them; coverage =
-    fraction of reals whose nearest fake lies inside their ball. prdc uses strict "<" everywhere.
-    Memory O(N²): keep N ≤ ~10,000.
+    fraction of reals whose nearest fake lies inside their ball. Both sets need N >= k + 2 (a point's
+    k-th neighbour other than itself, and ``prdc``'s partition). Memory O(N²): keep N ≤ ~10,000.
     """
     from prdc import compute_prdc
 
     real = np.asarray(real_feats, dtype=np.float64)
     fake = np.asarray(fake_feats, dtype=np.float64)
-    for name, a, k in (("real", real, max(k_pr, k_dc)), ("fake", fake, k_pr)):
-        if a.ndim != 2 or len(a) <= k:
-            raise ValueError(f"prdc_metrics: {name} features must be N×d with N > k={k}, got {a.shape}.")
+    k = max(k_pr, k_dc)
+    for name, a in (("real", real), ("fake", fake)):
+        if a.ndim != 2 or len(a) < k + 2:
+            raise ValueError(f"prdc_metrics: {name} features must be N×d with N >= k + 2 = {k + 2} "
+                             f"(k = max(k_pr, k_dc) = {k}), got shape {a.shape}; use more samples or a smaller k.")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"prdc_metrics: real and fake features differ in width: {real.shape[1]} vs {fake.shape[1]}.")
+    precision, recall = improved_precision_recall(real, fake, k_pr)
     with contextlib.redirect_stdout(io.StringIO()):  # prdc prints "Num real: ... Num fake: ..."
-        pr = compute_prdc(real, fake, nearest_k=k_pr)
-        dc = pr if k_dc == k_pr else compute_prdc(real, fake, nearest_k=k_dc)
-    return PRDC(float(pr["precision"]), float(pr["recall"]), float(dc["density"]),
-                float(dc["coverage"]), k_pr, k_dc, len(real), len(fake), features)
+        dc = compute_prdc(real, fake, nearest_k=k_dc)
+    return PRDC(precision, recall, float(dc["density"]), float(dc["coverage"]), k_pr, k_dc, len(real), len(fake),
+                features)
 
 
 def prdc(fake, real, features: str | FeatureSpace = "classifier:mnist", k_pr: int = 3,

@@ -366,3 +366,27 @@ def test_mode_gap_splits_samples_by_distance_in_sigmas():
     assert true.hq == pytest.approx(1 - math.exp(-4.5), abs=0.005)  # 2D Gaussian: P(r <= 3σ) = 1 − e^{−9/2}
     with pytest.raises(ValueError):
         metrics.mode_gap(xs, ring, n_std=6, near_std=3)
+
+
+def test_improved_precision_recall_counts_the_boundary_as_inside():
+    # Reals 0, 1, 2 (1-D), k = 1: every real ball has radius 1. Fakes 3, 10, 11: fake radii 7, 1, 1.
+    # Kynkäänniemi's rule (<=): fake 3 is at distance exactly 1 from real 2 -> inside: precision 1/3
+    # (prdc's strict < would give 0). Recall: reals within 7 of fake 3: 0 (d 3), 1 (d 2), 2 (d 1) -> 1.
+    real = np.array([[0.0], [1.0], [2.0]])
+    fake = np.array([[3.0], [10.0], [11.0]])
+    assert metrics.improved_precision_recall(real, fake, k=1) == (pytest.approx(1 / 3), pytest.approx(1.0))
+    # duplicated samples sit on each other's boundary: a fake copy of every real has precision and recall 1
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 8))
+    assert metrics.improved_precision_recall(x, x.copy(), k=3) == (1.0, 1.0)
+
+
+def test_prdc_needs_k_plus_two_samples_on_both_sides():
+    rng = np.random.default_rng(0)
+    ok = rng.normal(size=(7, 3))
+    metrics.prdc_metrics(ok, ok + 0.1, k_pr=3, k_dc=5)   # N = 7 = k + 2: fine
+    for n_real, n_fake in [(6, 7), (7, 6), (4, 50), (50, 5)]:
+        with pytest.raises(ValueError, match="N >= k \\+ 2 = 7"):
+            metrics.prdc_metrics(rng.normal(size=(n_real, 3)), rng.normal(size=(n_fake, 3)), k_pr=3, k_dc=5)
+    with pytest.raises(ValueError, match="differ in width"):
+        metrics.prdc_metrics(rng.normal(size=(9, 3)), rng.normal(size=(9, 4)))
