@@ -628,7 +628,8 @@ def prdc(fake, real, features: str | FeatureSpace = "classifier:mnist", k_pr: in
 
 
 def inception_score(probs) -> float:
-    """IS = exp( E_x KL(p(y|x) ‖ p(y)) ), p(y) = E_x p(y|x)  (Salimans et al. 2016).
+    """IS = exp( E_x KL(p(y|x) ‖ p(y)) ), p(y) = E_x p(y|x)  (Salimans et al. 2016), over all N rows as one
+    split (Salimans et al. average 10 splits of 5,000; with N = 1,000 one split keeps p(y) well estimated).
 
     ``probs`` is N×C (rows sum to 1). 1 ≤ IS ≤ C: 1 when every row is the same, C when rows are
     one-hot and the classes are balanced. 0 ln 0 = 0.
@@ -653,7 +654,7 @@ class ClassCoverage:
 
     def __str__(self) -> str:
         return (f"classes {self.classes_covered}/{len(self.hist)}, KL to uniform {self.kl_to_uniform:.3f}, "
-                f"IS {self.inception_score:.2f}, low-confidence {100 * self.low_confidence:.1f}% "
+                f"IS {self.inception_score:.2f} (1 split), low-confidence {100 * self.low_confidence:.1f}% "
                 f"[{self.features}, N={self.n}]")
 
 
