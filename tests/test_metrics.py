@@ -322,6 +322,7 @@ def test_reference_stats_loads_the_dataset_once_per_process(tmp_path, monkeypatc
     monkeypatch.setenv("GANTUT_OFFLINE", "1")
     monkeypatch.setenv("GANTUT_RUNS", str(tmp_path))
     metrics._load_dataset.cache_clear()
+    monkeypatch.setattr("gantut.data._ANNOUNCED", set())
     a = metrics.reference_stats("mnist", "test", n=200)
     b = metrics.reference_stats("mnist", "test", n=200)
     assert capsys.readouterr().out.count("MNIST test:") == 1
