@@ -1,6 +1,8 @@
 """nbgrader end to end with the shipped nbgrader_config.py: a course in a temporary folder, one
-instructor notebook (chapter 07's exercise cells), generate_assignment, then autograde of a correct,
-a stub and a wrong submission: full, zero and zero points. Skipped without nbgrader."""
+instructor notebook (chapter 07's exercise cells: its graded cell ends with hidden tests, plus a
+graded cell holding only hidden tests), generate_assignment (no hidden test in the release), then
+autograde of a correct, a stub, a wrong submission and one that only the hidden tests catch: full,
+zero, zero and the hidden-only cell's point. Skipped without nbgrader."""
 import json
 import shutil
 from pathlib import Path
@@ -69,6 +71,9 @@ def test_generate_and_autograde_a_course(tmp_path, monkeypatch):
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in release.cells}
     assert "raise NotImplementedError()" in by_id["acceptance_probability"].source
+    instructor_test = exercise_cells(CHAPTER, "acceptance_probability")[1].source
+    assert "### BEGIN HIDDEN TESTS" in instructor_test  # the chapter's own hidden tests ...
+    assert by_id["test_acceptance_probability"].source == instructor_test.split("### BEGIN HIDDEN TESTS")[0].rstrip()
     assert by_id["hidden_acceptance"].source == student.HIDDEN_TESTS_NOTICE  # the student sees the notice
 
     def submit(who: str, solution_source: str | None):
@@ -85,19 +90,26 @@ def test_generate_and_autograde_a_course(tmp_path, monkeypatch):
     submit("alice", correct)  # the chapter's own solution
     submit("bob", None)  # the stub, untouched
     submit("carol", correct.replace("torch.sigmoid(F_hat)", "F_hat"))  # forgot σ
+    submit("dave", correct.replace("torch.sigmoid(F_hat)", "1 - torch.sigmoid(-F_hat)"))  # passes the visible check
     assert "F_hat" in correct and "torch.sigmoid(F_hat)" in correct
 
     scores = {}
-    for who in ("alice", "bob", "carol"):
+    for who in ("alice", "bob", "carol", "dave"):
         res = api.autograde("ps07", who)
         assert res["success"], res.get("log")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for who in ("alice", "bob", "carol"):
+        for who in ("alice", "bob", "carol", "dave"):
             sub = gb.find_submission("ps07", who)
             scores[who] = (sub.score, sub.max_score)
     assert scores["alice"] == (4.0, 4.0), scores
     assert scores["bob"] == (0.0, 4.0), scores
     assert scores["carol"] == (0.0, 4.0), scores
+    assert scores["dave"] == (1.0, 4.0), scores  # ... put back by autograde: they fail dave's 1 − σ(−F̂)
+    graded = nbformat.read(course / "autograded" / "dave" / "ps07" / "drs.ipynb", as_version=4)
+    cell = next(c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_acceptance_probability")
+    assert cell.source == instructor_test
+    (error,) = [o for o in cell.outputs if o.get("output_type") == "error"]
+    assert error.ename == "AssertionError" and "not 1 − σ(−F̂)" in error.evalue
     # the autograded notebook restored the hidden tests and shows the checker's message
     graded = nbformat.read(course / "autograded" / "carol" / "ps07" / "drs.ipynb", as_version=4)
     errors = [o for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", [])
