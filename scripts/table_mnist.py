@@ -34,6 +34,7 @@ import torch  # noqa: E402
 
 from gantut import config, metrics  # noqa: E402
 from gantut import experiments_mnist as em  # noqa: E402
+from gantut.gan import generate  # noqa: E402
 
 ROWS = [  # (label, recipe, DRS, chapter)
     ("vanilla", "vanilla", False, "02"),
@@ -83,7 +84,7 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
         out["acceptance"] = d.result.acceptance_rate
         out["drs_seconds"] = time.perf_counter() - t0
     else:
-        x = em.generate(run.G, n, em.Z_DIM, generator=torch.Generator().manual_seed(1000 + seed))  # = evaluate's
+        x = generate(run.G, n, em.Z_DIM, generator=torch.Generator().manual_seed(1000 + seed))  # = evaluate's
     out.update(em.score(x, "mnist", n).values())
     if inception:
         out["FID inception"] = inception_fid(x, n)
@@ -105,13 +106,14 @@ def main(argv=None):
     ap.add_argument("--inception-seeds", type=int, nargs="*", default=None,
                     help="seeds whose models also get an Inception FID (default: the first seed; about 2-7 images/s "
                          "on a CPU, minutes per model)")
+    ap.add_argument("--n", type=int, default=1000, help="N generated and N test images per metric (capped at the test split)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "results_mnist.md"))
     args = ap.parse_args(argv)
     threads = config.apply_threads()
     seeds = args.seeds or ([0, 1] if args.quick else [0, 1, 2])
     steps = args.steps or (200 if args.quick else None)
     calib = args.calib_steps or (100 if args.quick else CALIB_STEPS)
-    n = min(1000, len(em.load("mnist", "test")))
+    n = min(args.n, len(em.load("mnist", "test")))
     cache_dir = config.runs_dir() / "table_mnist"
 
     inc_seeds = seeds[:1] if args.inception_seeds is None else args.inception_seeds
