@@ -35,7 +35,7 @@ from .train import FitResult, fit, run_path
 from .unrolled import UnrolledStep
 
 __all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "build", "Run", "Eval", "load", "train",
-           "evaluate", "score", "fid_of", "DRSRun", "drs_sample", "real_floor", "floor_fid", "table"]
+           "evaluate", "score", "fid_of", "DRSRun", "drs_sample", "real_floor", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
 Z_DIM = 100
@@ -330,6 +330,34 @@ def real_floor(dataset: str = "mnist", n: int = 1000) -> Eval:
     score at this N, in this feature space (FID's small-N bias). The offline MNIST training split is stored
     digit-balanced, so its first 1,000 images hold 100 of each digit."""
     return score(load(dataset, "train").images[:n], dataset, n)
+
+
+def reference_rows(dataset: str = "mnist", n: int = 1000, seed: int = 0) -> dict[str, Eval]:
+    """The rows every FID of the collection is read against, scored like a generator (:func:`score`):
+
+    * ``real (floor)`` — the first ``n`` training images (:func:`real_floor`);
+    * ``real + noise σ 0.5`` — the same images with Gaussian pixel noise of std 0.5 (images in [−1, 1]), clamped;
+    * ``real, blurred`` — the same images under a 5×5 Gaussian blur of σ 1.5 px;
+    * ``one class only`` — training images of a single class (label 1), repeated to ``n``: total collapse onto
+      real images of one digit;
+    * ``untrained G`` — ``n`` samples of the course MLP G at initialisation (seed ``seed``): noise.
+    """
+    import torchvision.transforms.functional as TF
+
+    train_set = load(dataset, "train")
+    real = train_set.images[:n]
+    g = torch.Generator().manual_seed(seed)
+    noisy = (real + 0.5 * torch.randn(real.shape, generator=g)).clamp(-1, 1)
+    blurred = TF.gaussian_blur(real, kernel_size=5, sigma=1.5)
+    if train_set.labels is None:
+        raise ValueError(f"{dataset} has no labels here: the 'one class only' row needs them.")
+    ones = train_set.images[train_set.labels == 1]
+    one_class = ones.repeat((n + len(ones) - 1) // len(ones), 1, 1, 1)[:n]
+    config.seed_everything(seed)
+    untrained = generate(nets.course_G(Z_DIM), n, Z_DIM, generator=torch.Generator().manual_seed(seed))
+    return {"real (floor)": score(real, dataset, n), "real + noise σ 0.5": score(noisy, dataset, n),
+            "real, blurred": score(blurred, dataset, n), "one class only": score(one_class, dataset, n),
+            "untrained G": score(untrained, dataset, n)}
 
 
 def floor_fid(dataset: str = "mnist", n: int = 1000) -> metrics.FIDResult:

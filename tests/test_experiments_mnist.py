@@ -137,3 +137,14 @@ def test_drs_sample_fits_the_head_the_loss_needs(name, head):
     assert d.head == head and d.calib_steps == 3 and len(d.calibration) == 3
     assert d.result.accepted.shape == (50, 1, 28, 28) and 0 < d.result.acceptance_rate <= 1
     assert isinstance(d.logit, drs.CalibratedLogit)
+
+
+def test_reference_rows_order_what_a_reader_expects():
+    rows = em.reference_rows("mnist", n=200)
+    assert list(rows) == ["real (floor)", "real + noise σ 0.5", "real, blurred", "one class only", "untrained G"]
+    fid = {k: e.fid.value for k, e in rows.items()}
+    assert fid["real (floor)"] < fid["real + noise σ 0.5"] < fid["one class only"] < fid["untrained G"]
+    assert fid["real (floor)"] < fid["real, blurred"]
+    one = rows["one class only"]
+    assert one.classes.classes_covered == 1 and one.recognisable.rate > 0.9 and one.recognisable.min_class_share == 0
+    assert rows["untrained G"].recognisable.rate < 0.05 and all(e.fid.n_fake == 200 for e in rows.values())
