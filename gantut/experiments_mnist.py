@@ -35,7 +35,7 @@ from .train import FitResult, fit, run_path
 from .unrolled import UnrolledStep
 
 __all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "build", "Run", "Eval", "load", "train",
-           "evaluate", "score", "fid_of", "DRSRun", "drs_sample", "real_floor", "reference_rows", "floor_fid", "table"]
+           "evaluate", "score", "fid_of", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
 Z_DIM = 100
@@ -332,8 +332,8 @@ def real_floor(dataset: str = "mnist", n: int = 1000) -> Eval:
     return score(load(dataset, "train").images[:n], dataset, n)
 
 
-def reference_rows(dataset: str = "mnist", n: int = 1000, seed: int = 0) -> dict[str, Eval]:
-    """The rows every FID of the collection is read against, scored like a generator (:func:`score`):
+def reference_images(dataset: str = "mnist", n: int = 1000, seed: int = 0) -> dict[str, torch.Tensor]:
+    """The image sets every FID of the collection is read against (scored by :func:`reference_rows`):
 
     * ``real (floor)`` — the first ``n`` training images (:func:`real_floor`);
     * ``real + noise σ 0.5`` — the same images with Gaussian pixel noise of std 0.5 (images in [−1, 1]), clamped;
@@ -345,19 +345,21 @@ def reference_rows(dataset: str = "mnist", n: int = 1000, seed: int = 0) -> dict
     import torchvision.transforms.functional as TF
 
     train_set = load(dataset, "train")
-    real = train_set.images[:n]
-    g = torch.Generator().manual_seed(seed)
-    noisy = (real + 0.5 * torch.randn(real.shape, generator=g)).clamp(-1, 1)
-    blurred = TF.gaussian_blur(real, kernel_size=5, sigma=1.5)
     if train_set.labels is None:
         raise ValueError(f"{dataset} has no labels here: the 'one class only' row needs them.")
+    real = train_set.images[:n]
+    noisy = (real + 0.5 * torch.randn(real.shape, generator=torch.Generator().manual_seed(seed))).clamp(-1, 1)
     ones = train_set.images[train_set.labels == 1]
-    one_class = ones.repeat((n + len(ones) - 1) // len(ones), 1, 1, 1)[:n]
     config.seed_everything(seed)
     untrained = generate(nets.course_G(Z_DIM), n, Z_DIM, generator=torch.Generator().manual_seed(seed))
-    return {"real (floor)": score(real, dataset, n), "real + noise σ 0.5": score(noisy, dataset, n),
-            "real, blurred": score(blurred, dataset, n), "one class only": score(one_class, dataset, n),
-            "untrained G": score(untrained, dataset, n)}
+    return {"real (floor)": real, "real + noise σ 0.5": noisy,
+            "real, blurred": TF.gaussian_blur(real, kernel_size=5, sigma=1.5),
+            "one class only": ones.repeat((n + len(ones) - 1) // len(ones), 1, 1, 1)[:n], "untrained G": untrained}
+
+
+def reference_rows(dataset: str = "mnist", n: int = 1000, seed: int = 0) -> dict[str, Eval]:
+    """:func:`reference_images` scored like a generator (:func:`score`)."""
+    return {name: score(x, dataset, n) for name, x in reference_images(dataset, n, seed).items()}
 
 
 def floor_fid(dataset: str = "mnist", n: int = 1000) -> metrics.FIDResult:
