@@ -90,6 +90,14 @@ def limits2d(mixture=None, points=None) -> float:
     return 1.1 * m if m > 0 else 1.0
 
 
+def _scatter_legend(ax) -> None:
+    """Which markers are samples and which are mode centres, below the panel (never over the points)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(handles), fontsize=7,
+                  frameon=False, markerscale=2.0, handletextpad=0.3, columnspacing=1.0)
+
+
 def _draw_scatter(ax, points, mixture, L, title=None):
     p = _to_numpy(points).reshape(-1, 2)
     ax.scatter(p[:, 0], p[:, 1], s=4, alpha=0.5, color="C0", linewidths=0, label="samples")
@@ -137,10 +145,13 @@ def scatter2d(points: torch.Tensor, mixture=None, ax=None, title: str | None = N
     L = limits2d(mixture, [points])
     if ax is not None:
         _draw_scatter(ax, points, mixture, L, title)
+        _scatter_legend(ax)
         return ax
     with sns.axes_style(STYLE):
-        fig, ax = plt.subplots(figsize=(4, 4))
+        fig, ax = plt.subplots(figsize=(4, 4.3))
         _draw_scatter(ax, points, mixture, L, title)
+        _scatter_legend(ax)
+    fig.tight_layout()
     return _finish(fig, path)
 
 
@@ -166,7 +177,9 @@ def snapshots2d(snaps: Sequence[tuple[int, torch.Tensor]], mixture=None, ncols: 
                 ax.tick_params(labelsize=7)
             else:
                 ax.set_axis_off()
-    fig.tight_layout()
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncols=len(handles), fontsize=8, frameon=False, markerscale=1.5)
+    fig.tight_layout(rect=(0, 0.1 if nrows == 1 else 0.05, 1, 1))
     return _finish(fig, path)
 
 
@@ -238,7 +251,10 @@ def curves(history, keys: Sequence[str] | Sequence[Sequence[str]] | None = None,
             if logy:
                 ax.set_yscale("log")
             ax.set_xlabel("step")
-            ax.legend(frameon=False)
+            ax.set_ylabel(group[0] if len(group) == 1 else "value")
+            if len(group) > 1:  # below the panel, so it never hides a curve
+                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=min(len(group), 4), frameon=False,
+                          fontsize=8)
         if title:
             (fig.suptitle(title) if len(groups) > 1 else axes[0][0].set_title(title))
     fig.tight_layout()
@@ -267,6 +283,18 @@ def _rows(table, metric: str, err: str | None) -> list[tuple[str, float, float |
     return rows
 
 
+def _number(v: float) -> str:
+    """A bar label a student reads at a glance: 7,580 / 84.2 / 0.875, never e-notation."""
+    a = abs(v)
+    if a >= 100:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 0.01 or a == 0:
+        return f"{v:.3g}"
+    return f"{v:.1g}" if a >= 1e-4 else "≈0"
+
+
 def bars(table, metric: str, err: str | None = None, title: str | None = None,
          path: str | Path | None = None):
     """Comparison bars with ±std error bars.
@@ -285,7 +313,7 @@ def bars(table, metric: str, err: str | None = None, title: str | None = None,
         x = np.arange(len(rows))
         ax.bar(x, means, yerr=yerr, capsize=4, color=[f"C{i % 10}" for i in range(len(rows))])
         for i, (m, s) in enumerate(zip(means, stds)):
-            label = f"{m:.3g}" if s is None else f"{m:.3g}±{s:.2g}"
+            label = _number(m) if s is None else f"{_number(m)} ± {_number(s)}"
             ax.annotate(label, (x[i], m), textcoords="offset points", xytext=(0, 3),
                         ha="center", va="bottom", fontsize=8)
         ax.set_xticks(x, names, rotation=30 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center")

@@ -203,3 +203,31 @@ def test_latent_interpolation_shows_g_of_z_and_restores_train_mode(capsys):
     t.value = 1.0
     assert w.result.axes[0].get_title() == "t = 1.00"
     assert G.training
+
+
+def test_bar_labels_never_use_e_notation():
+    import matplotlib
+    fig = plots.bars({"vanilla": (7580.4, 311.2), "BN": (84.21, 0.5), "tiny": 0.000123}, "FID")
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == ["7,580 ± 311", "84.2 ± 0.5", "0.0001"] and not any("e+" in t or "e-" in t for t in labels)
+    assert isinstance(fig, matplotlib.figure.Figure)
+
+
+def test_scatter_and_snapshots_say_which_markers_are_what():
+    import torch
+    from gantut import data
+    ring = data.ring()
+    fig = plots.scatter2d(torch.randn(50, 2) * 0.1, ring)
+    (legend,) = [a.get_legend() for a in fig.axes]
+    assert [t.get_text() for t in legend.get_texts()] == ["samples", "mode centres"]
+    fig = plots.snapshots2d([(0, torch.randn(20, 2)), (10, torch.randn(20, 2))], ring)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["samples", "mode centres"]
+
+
+def test_curves_label_the_axes_and_keep_legends_off_the_curves():
+    h = {"loss_D": [1.0, 0.5, 0.4], "loss_G": [2.0, 1.0, 0.9], "fid": [(0, 90.0), (2, 80.0)]}
+    fig = plots.curves(h, [["loss_D", "loss_G"], ["fid"]])
+    a, b = fig.axes
+    assert a.get_ylabel() == "value" and b.get_ylabel() == "fid" and b.get_legend() is None
+    leg = a.get_legend()
+    assert leg is not None and leg.get_bbox_to_anchor().y0 < a.get_window_extent().y0  # below the panel
