@@ -117,30 +117,32 @@ class Recipe:
         return int(config.by_profile(smoke=8, cpu=self.steps, gpu=self.gpu_steps))
 
 
+# cpu budgets (``steps``) chosen so that a chapter runs from scratch in <= 30 min on a 2-core machine with one torch
+# thread and its models draw digits where the budget allows it (docs/tuning_mnist.md: tuning seeds 100-101)
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     # chapter 02: the widely copied template (D dropout 0.3) and seed 004's "+BN" in G
-    Recipe("vanilla", "02", dropout=0.3),
-    Recipe("bn", "02", dropout=0.3, batchnorm=True),
+    Recipe("vanilla", "02", dropout=0.3, steps=4500),
+    Recipe("bn", "02", dropout=0.3, batchnorm=True, steps=4500),
     # chapter 03: WGAN (RMSprop, clipping), WGAN-GP (igul222's gan_mnist.py settings), and with the seed's decay
-    Recipe("wgan", "03", loss="wgan", n_critic=5, clip=0.01, opt="rmsprop", lr_G=5e-5, lr_D=5e-5, steps=300,
+    Recipe("wgan", "03", loss="wgan", n_critic=5, clip=0.01, opt="rmsprop", lr_G=5e-5, lr_D=5e-5, steps=1200,
            gpu_steps=10000),
-    Recipe("wgan_gp", "03", loss="wgan", n_critic=5, gp_lambda=10.0, lr_G=1e-4, lr_D=1e-4, betas=(0.5, 0.9), steps=300,
+    Recipe("wgan_gp", "03", loss="wgan", n_critic=5, gp_lambda=10.0, lr_G=1e-4, lr_D=1e-4, betas=(0.5, 0.9), steps=1200,
            gpu_steps=10000),
     Recipe("wgan_gp_decay", "03", loss="wgan", n_critic=5, gp_lambda=10.0, lr_G=1e-4, lr_D=1e-4, betas=(0.5, 0.9),
-           decay=True, steps=300, gpu_steps=10000),
+           decay=True, steps=1200, gpu_steps=10000),
     # chapter 04: the plain step it is compared with, MD-GAN (paper: saturating G loss), bounded D, non-saturating G
-    Recipe("gan_nodropout", "04", steps=500, gpu_steps=20000),
-    Recipe("mdgan", "04", step="mdgan", D_out=9, steps=500, gpu_steps=20000),
-    Recipe("mdgan_bounded", "04", step="mdgan", D_out=9, D_head=(5.0, -2.5), steps=500, gpu_steps=20000),
-    Recipe("mdgan_ns", "04", step="mdgan", D_out=9, g_loss="nonsaturating", steps=500, gpu_steps=20000),
-    Recipe("mdgan_dcgan", "04", step="mdgan", nets="dcgan", D_out=9, steps=250, gpu_steps=10000),
+    Recipe("gan_nodropout", "04", steps=2000, gpu_steps=20000),
+    Recipe("mdgan", "04", step="mdgan", D_out=9, steps=2000, gpu_steps=20000),
+    Recipe("mdgan_bounded", "04", step="mdgan", D_out=9, D_head=(5.0, -2.5), steps=2000, gpu_steps=20000),
+    Recipe("mdgan_ns", "04", step="mdgan", D_out=9, g_loss="nonsaturating", steps=2000, gpu_steps=20000),
+    Recipe("mdgan_dcgan", "04", step="mdgan", nets="dcgan", D_out=9, steps=1000, gpu_steps=10000),
     # chapter 05: unrolled GAN, poolio's learning-rate ratio; K = 0 is the plain step
     Recipe("unrolled_k0", "05", step="unrolled", K=0, lr_G=1e-3, lr_D=1e-4, steps=150, gpu_steps=10000),
     Recipe("unrolled_k5", "05", step="unrolled", K=5, lr_G=1e-3, lr_D=1e-4, steps=150, gpu_steps=10000),
     Recipe("unrolled_dcgan_k5", "05", step="unrolled", K=5, nets="dcgan", lr_G=1e-3, lr_D=1e-4, steps=150,
            gpu_steps=10000),
     # chapter 06: R1 (γ = 10, the paper's γ/2 convention)
-    Recipe("r1", "06", r1_gamma=10.0, steps=500, gpu_steps=20000),
+    Recipe("r1", "06", r1_gamma=10.0, steps=2000, gpu_steps=20000),
 ]}
 
 
