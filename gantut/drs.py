@@ -26,6 +26,7 @@ samples, so that its logit estimates log p_d/p_g within that family.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -113,11 +114,12 @@ class CalibratedLogit(nn.Module):
             nn.init.ones_(self.head.weight)
             nn.init.zeros_(self.head.bias)
         elif head == "features":
-            with torch.no_grad():
-                d = D.features(torch.zeros(2, *(input_shape or _input_shape(D)))).shape[1]
+            d = _feature_dim(D, input_shape or _input_shape(D))
             self.head = nn.Linear(d, 1)
         else:
             self.head = None
+        if self.head is not None:  # initialised on the CPU (the same numbers on every machine), then moved to D
+            self.head.to(_device_of(D))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.head is None:
@@ -125,6 +127,25 @@ class CalibratedLogit(nn.Module):
         if self.head_kind == "affine":
             return self.head(self.D(x).reshape(-1, 1)).reshape(-1)
         return self.head(self.D.features(x)).reshape(-1)
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    """Where ``module``'s parameters (else buffers) live; the CPU for a module without either."""
+    for t in itertools.chain(module.parameters(), module.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def _feature_dim(D: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Width of ``D.features``: one probe of two zero inputs **on D's device**, in eval mode (so the probe does
+    not update BatchNorm's running statistics), D's mode restored afterwards."""
+    was_training = D.training
+    D.eval()
+    try:
+        with torch.no_grad():
+            return int(D.features(torch.zeros(2, *input_shape, device=_device_of(D))).shape[1])
+    finally:
+        D.train(was_training)
 
 
 def _input_shape(D: nn.Module) -> tuple[int, ...]:

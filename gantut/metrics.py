@@ -25,6 +25,16 @@ import torch.nn.functional as F
 
 from . import config
 
+
+def _numpy(x, dtype=np.float64) -> np.ndarray:
+    """``x`` as a NumPy array of ``dtype``: tensors (on any device, with or without grad) are detached and copied
+    to the CPU first (``np.asarray`` of a CUDA tensor is a TypeError); arrays and lists go through ``np.asarray``."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()  # a blocking copy: the values are complete when NumPy reads them
+        x = (x.float() if x.dtype in (torch.bfloat16, torch.float16) else x).numpy()
+    return np.asarray(x, dtype=dtype)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2D mixtures: modes, high-quality samples, reverse KL (VEEGAN / PacGAN protocol)
 # ---------------------------------------------------------------------------------------------
@@ -166,8 +176,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     rank-deficient covariance (N ≤ feature dim, a collapsed generator) still gives a finite value,
     with a ``UserWarning`` saying why the value is unreliable.
     """
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    mu1, mu2 = np.atleast_1d(_numpy(mu1)), np.atleast_1d(_numpy(mu2))
+    s1, s2 = np.atleast_2d(_numpy(sigma1)), np.atleast_2d(_numpy(sigma2))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
         raise ValueError(
             f"frechet_distance: shapes do not match: mu1 {mu1.shape}, mu2 {mu2.shape}, "
@@ -440,7 +450,7 @@ class Stats:
 
     @classmethod
     def from_features(cls, feats: np.ndarray, features: str) -> "Stats":
-        feats = np.asarray(feats, dtype=np.float64)
+        feats = _numpy(feats)
         if feats.ndim != 2 or len(feats) < 2:
             raise ValueError(f"need an N×d feature array with N ≥ 2, got shape {feats.shape}.")
         return cls(feats.mean(0), np.cov(feats, rowvar=False), len(feats), features)
@@ -577,8 +587,8 @@ def improved_precision_recall(real_feats, fake_feats, k: int = 3) -> tuple[float
     (The ``prdc`` package uses a strict ``<``; the two differ only for samples exactly on a boundary,
     e.g. duplicated images.)
     """
-    real = np.asarray(real_feats, dtype=np.float64)
-    fake = np.asarray(fake_feats, dtype=np.float64)
+    real = _numpy(real_feats)
+    fake = _numpy(fake_feats)
     d = _cdist(real, fake)                                    # N_real × N_fake
     precision = (d <= _kth_neighbour_radii(real, k)[:, None]).any(axis=0).mean()
     recall = (d <= _kth_neighbour_radii(fake, k)[None, :]).any(axis=1).mean()
@@ -599,8 +609,8 @@ def prdc_metrics(real_feats, fake_feats, k_pr: int = 3, k_dc: int = 5,
     """
     from prdc import compute_prdc
 
-    real = np.asarray(real_feats, dtype=np.float64)
-    fake = np.asarray(fake_feats, dtype=np.float64)
+    real = _numpy(real_feats)
+    fake = _numpy(fake_feats)
     k = max(k_pr, k_dc)
     for name, a in (("real", real), ("fake", fake)):
         if a.ndim != 2 or len(a) < k + 2:
@@ -634,7 +644,7 @@ def inception_score(probs) -> float:
     ``probs`` is N×C (rows sum to 1). 1 ≤ IS ≤ C: 1 when every row is the same, C when rows are
     one-hot and the classes are balanced. 0 ln 0 = 0.
     """
-    p = torch.as_tensor(np.asarray(probs), dtype=torch.float64)
+    p = torch.as_tensor(_numpy(probs))
     if p.dim() != 2:
         raise ValueError(f"inception_score expects N×C probabilities, got shape {tuple(p.shape)}.")
     p_y = p.mean(0, keepdim=True)
@@ -704,7 +714,7 @@ def recognisability(images, dataset: str = "mnist", threshold: float = 0.9) -> R
 
 def recognisability_from_probs(probs: np.ndarray, threshold: float = 0.9, features: str = "") -> Recognisability:
     """The same from an N×K matrix of class probabilities."""
-    probs = np.asarray(probs, dtype=np.float64)
+    probs = _numpy(probs)
     if probs.ndim != 2 or len(probs) == 0:
         raise ValueError(f"probs must be a non-empty N×K matrix of class probabilities, got shape {probs.shape}.")
     confident = probs.max(1) >= threshold

@@ -267,7 +267,9 @@ def _set_rng_state(state: Mapping) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # one state per GPU of the machine that wrote it: restore those this machine has (a 2-GPU run resumes on 1)
+        for index, gpu_state in enumerate(list(state["cuda"])[:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(gpu_state, index)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -104,6 +104,13 @@ _ERROR_HINTS = {
     "same device": "Tensors on different devices were combined: create new tensors on the inputs' device "
                    "(torch.rand(..., device=real.device)) and do not move data with .cuda() or .cpu() "
                    "inside the function.",
+    # the same mistake as torch words it for some ops (and for the meta device tests use in place of a GPU)
+    "is not on the expected device": "Tensors on different devices were combined: create new tensors on the inputs' "
+                                     "device (torch.rand(..., device=real.device)) and do not move data with .cuda(), "
+                                     ".cpu() or .to(device) inside the function.",
+    # a convolution whose input and weights are on different devices (CUDA's wording)
+    "and weight type": "The input and the layer's weights are on different devices (or dtypes): do not move the "
+                       "input with .cuda(), .cpu() or .to(device) inside the function; use it where it is.",
     "NVIDIA driver": "Your function moves data to the GPU (.cuda() or device='cuda'): create tensors on the "
                      "inputs' device instead (device=real.device), so the code runs on CPU and GPU alike.",
     "not compiled with CUDA": "Your function moves data to the GPU (.cuda() or device='cuda'): create tensors on "
