@@ -86,11 +86,39 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
     else:
         x = generate(run.G, n, em.Z_DIM, generator=torch.Generator().manual_seed(1000 + seed))  # = evaluate's
     out.update(em.score(x, "mnist", n).values())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(x[:36].clone(), path.with_suffix(".samples.pt"))  # for the side-by-side figure
     if inception:
         out["FID inception"] = inception_fid(x, n)
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))
     return out
+
+
+def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png):
+    """Side by side: 36 samples of every row's first-seed model (DRS rows: accepted samples), and the FID bars
+    with ± std over seeds."""
+    import matplotlib.pyplot as plt
+
+    from gantut import plots
+
+    seed = seeds[0]
+    fig, axes = plt.subplots(1, len(ROWS), figsize=(2.3 * len(ROWS), 3.0))
+    for ax, (label, recipe, with_drs, chapter) in zip(axes, ROWS):
+        r = em.recipe(recipe)
+        key = (f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps or r.steps}-N{n}"
+               + (f"-c{calib_steps}" if with_drs else ""))
+        x = torch.load(cache_dir / f"{key}.samples.pt")
+        ax.imshow(plots.image_grid(x, nrow=6)); ax.set_axis_off()
+        res = results[label][0]
+        ax.set_title(f"{label}\n{res['steps']} G steps, seed {seed}\nrecognisable {res['recognisable %']:.0f} %",
+                     fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    bars = {label: (metrics.mean_std([r["FID"] for r in results[label]]).mean,
+                    metrics.mean_std([r["FID"] for r in results[label]]).std) for label, *_ in ROWS}
+    plots.bars(bars, "FID", title=f"classifier FID, N = {n}, mean ± std over seeds {', '.join(map(str, seeds))}",
+               path=out_png.with_name(out_png.stem + "_fid.png"))
 
 
 def ms(values, digits=1):
@@ -193,6 +221,9 @@ def main(argv=None):
     if args.quick:
         lines.insert(2, "**Quick run (`--quick`): a check that everything runs, far from converged; not a result.**\n")
     out = Path(args.out)
+    figure(results, cache_dir, seeds, steps, n, calib, out.with_suffix(".png"))
+    lines += [f"![samples of every row, first seed]({out.stem}.png)", "",
+              f"![classifier FID, mean ± std over seeds]({out.stem}_fid.png)", ""]
     out.write_text("\n".join(lines))
     out.with_suffix(".json").write_text(json.dumps({"seeds": seeds, "n": n, "floor": floor, "threads": threads,
                                                     "calib_steps": calib, "results": results}, indent=1))

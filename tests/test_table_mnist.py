@@ -32,6 +32,8 @@ def test_table_runs_and_the_markdown_quotes_the_json(table_mnist, tmp_path, monk
         row = next(line for line in md.splitlines() if line.startswith(f"| {label} |"))
         assert f"| {r['FID']:.1f} | {r['recognisable %']:.1f} | {r['smallest class %']:.1f} |" in row
     assert f"FID {js['floor']['FID']:.1f}" in md and "N_fake = N_real = 150" in md
+    assert out.with_suffix(".png").stat().st_size > 0 and (tmp_path / "results_mnist_fid.png").stat().st_size > 0
+    assert "![samples of every row, first seed](results_mnist.png)" in md
     # the models are the chapters' checkpoints: the same recipe, seed and budget loads instead of training
     from gantut import experiments_mnist as em
     assert em.train("vanilla", 2, seed=0, n_eval=150, progress=False).loaded
