@@ -30,7 +30,8 @@ def test_the_cell_pins_the_release_and_uses_pip_magic():
     assert "system('git clone --quiet --depth 1" in python
 
 
-def test_the_cell_does_nothing_where_gantut_is_installed():
+def run_cell() -> list:
+    """Execute the hosted cell as IPython would, with shell commands and magics recorded instead of run."""
     calls = []
 
     class FakeIPython:
@@ -42,28 +43,21 @@ def test_the_cell_does_nothing_where_gantut_is_installed():
 
     python = TransformerManager().transform_cell(hosted.cell_source())
     exec(compile(python, "<hosted cell>", "exec"), {"get_ipython": lambda: FakeIPython()})
-    assert calls == []  # gantut is importable here: no clone, no install
+    return calls
+
+
+def test_the_cell_does_nothing_where_gantut_is_installed():
+    assert run_cell() == []  # gantut is importable here: no clone, no install
 
 
 def test_on_a_runtime_without_gantut_it_clones_the_tag_and_installs(monkeypatch, tmp_path):
     import importlib.util
     import sys
 
-    calls = []
-
-    class FakeIPython:
-        def system(self, cmd):
-            calls.append(cmd)
-
-        def run_line_magic(self, name, line):
-            calls.append((name, line))
-
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gantut" else real_find_spec(name, *a))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    python = TransformerManager().transform_cell(hosted.cell_source())
-    exec(compile(python, "<hosted cell>", "exec"), {"get_ipython": lambda: FakeIPython()})
-    assert calls == [f"git clone --quiet --depth 1 --branch {hosted.TAG} {hosted.REPOSITORY} {{GANTUT_HOME}}",
+    assert run_cell() == [f"git clone --quiet --depth 1 --branch {hosted.TAG} {hosted.REPOSITORY} {{GANTUT_HOME}}",
                      ("pip", "install --quiet -e {GANTUT_HOME}")]
     assert sys.path[0] == str(tmp_path / "gantut")
