@@ -138,9 +138,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("mdgan_ns", "04", step="mdgan", D_out=9, g_loss="nonsaturating", steps=2000, gpu_steps=20000),
     Recipe("mdgan_dcgan", "04", step="mdgan", nets="dcgan", D_out=9, steps=1000, gpu_steps=10000),
     # chapter 05: unrolled GAN, poolio's learning-rate ratio; K = 0 is the plain step
-    Recipe("unrolled_k0", "05", step="unrolled", K=0, lr_G=1e-3, lr_D=1e-4, steps=150, gpu_steps=10000),
-    Recipe("unrolled_k5", "05", step="unrolled", K=5, lr_G=1e-3, lr_D=1e-4, steps=150, gpu_steps=10000),
-    Recipe("unrolled_dcgan_k5", "05", step="unrolled", K=5, nets="dcgan", lr_G=1e-3, lr_D=1e-4, steps=150,
+    Recipe("unrolled_k0", "05", step="unrolled", K=0, lr_G=1e-3, lr_D=1e-4, steps=1000, gpu_steps=10000),
+    Recipe("unrolled_k5", "05", step="unrolled", K=5, lr_G=1e-3, lr_D=1e-4, steps=1000, gpu_steps=10000),
+    Recipe("unrolled_dcgan_k5", "05", step="unrolled", K=5, nets="dcgan", lr_G=1e-3, lr_D=1e-4, steps=1000,
            gpu_steps=10000),
     # chapter 06: R1 (γ = 10, the paper's γ/2 convention)
     Recipe("r1", "06", r1_gamma=10.0, steps=2000),
