@@ -242,8 +242,10 @@ class DRSResult:
         return len(self.accepted) / max(self.n_drawn, 1)
 
     def __str__(self) -> str:
-        return (f"DRS: {len(self.accepted):,} accepted of {self.n_drawn:,} drawn "
-                f"({100 * self.acceptance_rate:.1f} %), D_M {self.D_M_start:.3f} -> {self.D_M_end:.3f}")
+        s = f"DRS: {len(self.accepted):,} accepted of {self.n_drawn:,} drawn ({100 * self.acceptance_rate:.1f} %)"
+        if math.isnan(self.D_M_start) and math.isnan(self.D_M_end):  # the squashed rule keeps no D_M
+            return s
+        return s + f", D_M {self.D_M_start:.3f} -> {self.D_M_end:.3f}"
 
 
 class DRS:
