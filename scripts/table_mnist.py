@@ -107,7 +107,7 @@ def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png):
         r = em.recipe(recipe)
         key = (f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps or r.steps}-N{n}"
                + (f"-c{calib_steps}" if with_drs else ""))
-        x = torch.load(cache_dir / f"{key}.samples.pt")
+        x = torch.load(cache_dir / f"{key}.samples.pt", map_location="cpu", weights_only=True)
         ax.imshow(plots.image_grid(x, nrow=6)); ax.set_axis_off()
         res = results[label][0]
         ax.set_title(f"{label}\n{res['steps']} G steps, seed {seed}\nrecognisable {res['recognisable %']:.0f} %",
