@@ -65,12 +65,19 @@ def inception_fid(x, n):
     return float(metrics.fid(x, metrics.reference_stats("mnist", "test", n=n, features="inception"), "inception"))
 
 
+def cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps):
+    """Where one row's scores (``.json``) and first samples (``.samples.pt``) are cached: by recipe, DRS or not,
+    seed, G steps (None = the recipe's budget), N and, for DRS, the calibration steps."""
+    steps = steps or em.recipe(recipe).steps
+    key = f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}" + (f"-c{calib_steps}" if with_drs else "")
+    return cache_dir / f"{key}.json"
+
+
 def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=False):
     """Train or load one model, score it (and its DRS samples); cached as JSON per (recipe, DRS, seed, steps, N)."""
     r = em.recipe(recipe)
     steps = steps or r.steps
-    key = f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}" + (f"-c{calib_steps}" if with_drs else "")
-    path = cache_dir / f"{key}.json"
+    path = cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps)
     if path.exists():
         out = json.loads(path.read_text())
         if not inception or "FID inception" in out:
@@ -104,10 +111,8 @@ def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png):
     seed = seeds[0]
     fig, axes = plt.subplots(1, len(ROWS), figsize=(2.3 * len(ROWS), 3.0))
     for ax, (label, recipe, with_drs, chapter) in zip(axes, ROWS):
-        r = em.recipe(recipe)
-        key = (f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps or r.steps}-N{n}"
-               + (f"-c{calib_steps}" if with_drs else ""))
-        x = torch.load(cache_dir / f"{key}.samples.pt", map_location="cpu", weights_only=True)
+        path = cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps).with_suffix(".samples.pt")
+        x = torch.load(path, map_location="cpu", weights_only=True)
         ax.imshow(plots.image_grid(x, nrow=6)); ax.set_axis_off()
         res = results[label][0]
         ax.set_title(f"{label}\n{res['steps']} G steps, seed {seed}\nrecognisable {res['recognisable %']:.0f} %",
@@ -115,8 +120,8 @@ def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png):
     fig.tight_layout()
     fig.savefig(out_png, dpi=110, bbox_inches="tight")
     plt.close(fig)
-    bars = {label: (metrics.mean_std([r["FID"] for r in results[label]]).mean,
-                    metrics.mean_std([r["FID"] for r in results[label]]).std) for label, *_ in ROWS}
+    fids = {label: metrics.mean_std([r["FID"] for r in results[label]]) for label, *_ in ROWS}
+    bars = {label: (m.mean, m.std) for label, m in fids.items()}
     plots.bars(bars, "FID", title=f"classifier FID, N = {n}, mean ± std over seeds {', '.join(map(str, seeds))}",
                path=out_png.with_name(out_png.stem + "_fid.png"))
 
