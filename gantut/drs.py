@@ -26,7 +26,6 @@ samples, so that its logit estimates log p_d/p_g within that family.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import torch
 from torch import nn
 
 from . import losses
+from .nets import device_of
 from .gan import generate
 from .train import fit
 
@@ -119,7 +119,7 @@ class CalibratedLogit(nn.Module):
         else:
             self.head = None
         if self.head is not None:  # initialised on the CPU (the same numbers on every machine), then moved to D
-            self.head.to(_device_of(D))
+            self.head.to(device_of(D))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.head is None:
@@ -129,13 +129,6 @@ class CalibratedLogit(nn.Module):
         return self.head(self.D.features(x)).reshape(-1)
 
 
-def _device_of(module: nn.Module) -> torch.device:
-    """Where ``module``'s parameters (else buffers) live; the CPU for a module without either."""
-    for t in itertools.chain(module.parameters(), module.buffers()):
-        return t.device
-    return torch.device("cpu")
-
-
 def _feature_dim(D: nn.Module, input_shape: tuple[int, ...]) -> int:
     """Width of ``D.features``: one probe of two zero inputs **on D's device**, in eval mode (so the probe does
     not update BatchNorm's running statistics), D's mode restored afterwards."""
@@ -143,7 +136,7 @@ def _feature_dim(D: nn.Module, input_shape: tuple[int, ...]) -> int:
     D.eval()
     try:
         with torch.no_grad():
-            return int(D.features(torch.zeros(2, *input_shape, device=_device_of(D))).shape[1])
+            return int(D.features(torch.zeros(2, *input_shape, device=device_of(D))).shape[1])
     finally:
         D.train(was_training)
 

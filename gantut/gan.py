@@ -24,6 +24,7 @@ from torch import nn
 
 from . import losses
 from .losses import LOSSES  # noqa: F401  (the registry lives in losses.py; kept importable from here)
+from .nets import device_of
 from .penalties import GradientPenalty, Penalty, R1
 from .priors import Prior, as_prior
 
@@ -98,7 +99,7 @@ class AdversarialStep:
 
     def sample_z(self, n: int) -> torch.Tensor:
         """n latents from the prior, on G's device, from the global RNG."""
-        return self.prior.sample(n, device=_device(self.G))
+        return self.prior.sample(n, device=device_of(self.G))
 
     def d_objective(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """D's adversarial loss on a real and a fake batch (fakes are detached), and what to log."""
@@ -190,10 +191,6 @@ class GANStep(AdversarialStep):
                          n_critic=n_critic, clip=clip)
 
 
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
-
-
 @torch.no_grad()
 def generate(G: nn.Module, n: int, z_dim: int | Prior, *, batch_size: int = 1000,
              generator: torch.Generator | None = None, device: torch.device | None = None) -> torch.Tensor:
@@ -205,7 +202,7 @@ def generate(G: nn.Module, n: int, z_dim: int | Prior, *, batch_size: int = 1000
     The module's train/eval mode is restored afterwards.
     """
     prior = as_prior(z_dim)
-    dev = device or _device(G)
+    dev = device or device_of(G)
     was_training = G.training
     G.eval()
     try:

@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 __all__ = [
+    "device_of",
     "ACTIVATIONS",
     "make_activation",
     "MLP",
@@ -419,6 +420,13 @@ class SelfAttention(nn.Module):
         o = (v @ beta.transpose(1, 2)).view(N, C, H, W)  # o_i = Σ_j β_ij v_j
         self.last_attention = beta.detach()
         return x + self.gamma * o
+
+
+def device_of(module: nn.Module) -> torch.device:
+    """Where ``module`` lives: the device of its first parameter, else of its first buffer, else the CPU."""
+    for t in (*module.parameters(), *module.buffers()):
+        return t.device
+    return torch.device("cpu")
 
 
 def count_params(module: nn.Module, trainable_only: bool = False) -> int:

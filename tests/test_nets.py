@@ -179,3 +179,12 @@ def test_count_params_trainable_only():
     m.bias.requires_grad_(False)
     assert nets.count_params(m) == 8
     assert nets.count_params(m, trainable_only=True) == 6
+
+
+def test_device_of_reads_parameters_then_buffers_then_defaults_to_cpu():
+    import torch
+    from gantut.nets import device_of
+    assert device_of(torch.nn.Linear(2, 2).to("meta")) == torch.device("meta")
+    bn = torch.nn.BatchNorm1d(3, affine=False).to("meta")  # buffers only
+    assert device_of(bn) == torch.device("meta")
+    assert device_of(torch.nn.ReLU()) == torch.device("cpu")

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..nets import device_of  # a student may build G on the GPU: inputs go where G is
 from .core import GradingError, _graded, _ok, _unchanged, _wrap_error, check_callable
 
 __all__ = ["check_mode_stats", "check_course_G_bn"]
@@ -245,7 +246,7 @@ def _trace(G: nn.Module, name: str, z_dim: int) -> tuple[list[nn.Module], torch.
     leaves = [m for m in G.modules() if not list(m.children())]
     hooks = [m.register_forward_hook(lambda mod, inp, out: calls.append(mod)) for m in leaves]
     state = copy.deepcopy(G.state_dict())
-    z = torch.randn(16, z_dim, generator=torch.Generator().manual_seed(1)).to(_device(G))
+    z = torch.randn(16, z_dim, generator=torch.Generator().manual_seed(1)).to(device_of(G))
     G.train()
     try:
         with torch.no_grad():
@@ -269,12 +270,6 @@ def _trace(G: nn.Module, name: str, z_dim: int) -> tuple[list[nn.Module], torch.
         raise GradingError(f"{name}: 16 latent vectors should give 16 images (16×1×28×28 or 16×784), got "
                            f"{tuple(out.shape)}.")
     return calls, out.detach().cpu()
-
-
-def _device(G: nn.Module) -> torch.device:
-    """Where G's parameters live (a student may build G on the GPU): inputs go there too."""
-    p = next(G.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
 
 
 def _structure(calls: list[nn.Module], name: str, z_dim: int) -> tuple[list[nn.Linear], list[nn.BatchNorm1d]]:
@@ -394,7 +389,7 @@ def check_course_G_bn(fn: Callable, name: str = "course_G_bn") -> None:
     stats0 = [(bn.running_mean.double().cpu(), bn.running_var.double().cpu()) for bn in bns]
     G.train()
     try:
-        got = G(z.to(_device(G)))
+        got = G(z.to(device_of(G)))
     except Exception as exc:  # noqa: BLE001
         raise _wrap_error(exc, f"{name}(100) called a second time", tail=_ARCH) from None
     if not got.requires_grad:
@@ -430,7 +425,7 @@ def check_course_G_bn(fn: Callable, name: str = "course_G_bn") -> None:
                   for (m0, v0), p in zip(stats0, pre)]
         G.eval()
         try:
-            got_eval = G(z.to(_device(G))).double().cpu().reshape(16, 784)
+            got_eval = G(z.to(device_of(G))).double().cpu().reshape(16, 784)
         except Exception as exc:  # noqa: BLE001
             raise _wrap_error(exc, f"{name}(100) in eval mode (G.eval())", tail=_ARCH) from None
         want_eval, _ = _course_forward(z, lins, bns, stats1)
