@@ -50,9 +50,10 @@ class SmallCNN(nn.Module):
         """N×C×H×W in [-1, 1] → N×128 penultimate pre-activations.
 
         The network sees 1×28×28. Other inputs are brought there first, the same way for real and
-        generated images: 3 channels are averaged to grey; 32×32 images (the 32 px chapters) are resized
-        to 28×28 (bilinear, antialiased). So "classifier:mnist" on 32 px inputs is this 28 px feature space
-        of the resized images: compare it only with scores of images of the same size.
+        generated images: 3 channels are averaged to grey; 32×32 images (the 32 px chapters, whose data is
+        28 px padded by 2 px: ``gantut.data.pad_to_32``) lose that 2-px border. A padded real image is thus
+        scored exactly as the 28 px original, and "classifier:mnist" means the same space at 28 and 32 px;
+        whatever a generator draws in the border is not seen.
         """
         x = to_classifier_input(x)
         h = F.max_pool2d(F.relu(self.conv1(x)), 2)
@@ -65,7 +66,8 @@ class SmallCNN(nn.Module):
 
 
 def to_classifier_input(x: torch.Tensor) -> torch.Tensor:
-    """N×{1,3}×{28,32}×{28,32} images in [-1, 1] → N×1×28×28 (grey = channel mean; 32 px resized, bilinear)."""
+    """N×{1,3}×{28,32}×{28,32} images in [-1, 1] → N×1×28×28 (grey = channel mean; 32 px: the central 28×28,
+    the inverse of :func:`gantut.data.pad_to_32`)."""
     if x.dim() != 4 or x.shape[1] not in (1, 3) or tuple(x.shape[2:]) not in ((28, 28), (32, 32)):
         raise ValueError(
             f"the classifier takes N×1×28×28 or N×1×32×32 images in [-1, 1] (3 channels are averaged to grey), "
@@ -73,7 +75,7 @@ def to_classifier_input(x: torch.Tensor) -> torch.Tensor:
     if x.shape[1] == 3:
         x = x.mean(dim=1, keepdim=True)
     if x.shape[-1] == 32:
-        x = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False, antialias=True)
+        x = x[..., 2:30, 2:30]
     return x
 
 

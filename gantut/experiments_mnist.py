@@ -30,8 +30,9 @@ import torch
 
 from . import config, data, mdgan, metrics, nets
 from .callbacks import BestCheckpointDecay, Snapshots, fid_every
+from .ema import EMA, recompute_batchnorm
 from .gan import AdversarialStep, GANStep, generate
-from .train import FitResult, fit, run_path
+from .train import FitResult, every, fit, run_path
 from .unrolled import UnrolledStep
 
 __all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "build", "Run", "Eval", "load", "train",
@@ -48,9 +49,10 @@ def _check(dataset: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def load(dataset: str, split: str) -> data.ImageData:
-    """``dataset`` = "mnist" | "fashion", ``split`` = "train" | "test" (loaded once per process)."""
-    return data.load(_check(dataset), split)
+def load(dataset: str, split: str, size: int = 28) -> data.ImageData:
+    """``dataset`` = "mnist" | "fashion", ``split`` = "train" | "test", ``size`` 28 or 32 (padded:
+    :func:`gantut.data.pad_to_32`); loaded once per process."""
+    return data.load(_check(dataset), split, size=size)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -64,8 +66,13 @@ class Recipe:
     step : ``"gan"`` (:class:`~gantut.gan.GANStep`), ``"mdgan"`` (:class:`~gantut.mdgan.MDGANStep`, D with
         ``D_out`` outputs on the unit simplex mixture, σ² 0.25) or ``"unrolled"``
         (:class:`~gantut.unrolled.UnrolledStep`, ``K`` steps of ``order``, G's objective ``g_objective``).
-    nets : ``"course"`` (the course MLP, ``nets.course_G`` / ``nets.course_D``) or ``"dcgan"`` (28 px DCGAN,
-        ``base`` channels, DCGAN init). ``D_head`` = (a, b) appends ``a·σ(·) + b`` to D (MD-GAN's bound).
+    nets : ``"course"`` (the course MLP, ``nets.course_G`` / ``nets.course_D``), ``"dcgan"`` (DCGAN at ``img_size``
+        28 or 32 px, ``base`` channels, DCGAN init; ``G_bn`` / ``D_bn`` BatchNorm, ``sn_G`` / ``sn_D`` spectral
+        norm, ``attn`` a self-attention block at that resolution in both nets) or ``"mlp_attn"`` (a DCGAN G and
+        seed 004's D: an MLP with self-attention after its FC layers, :class:`gantut.sagan.MLPAttentionD`,
+        ``D_sigmoid`` for its sigmoid output). ``D_head`` = (a, b) appends ``a·σ(·) + b`` to D (MD-GAN's bound).
+    ema : β of an exponential moving average of G's weights (:class:`gantut.ema.EMA`, from step ``ema_start``;
+        0 = none). With an EMA, :attr:`Run.G` is the averaged G, with its BatchNorm statistics re-estimated.
     opt : ``"adam"`` (``betas``) or ``"rmsprop"``; ``lr_G``, ``lr_D`` the two learning rates.
     decay : the seed's lr decay from the best state (:class:`~gantut.callbacks.BestCheckpointDecay`: FID of
         1,000 samples vs 1,000 *training* images every ``steps // 8`` steps; at 3/4 of the steps go back to the
@@ -97,25 +104,42 @@ class Recipe:
     g_objective: str = "loss"
     decay: bool = False
     batch_size: int = 64
+    # the image base of chapters 08-12 (they enter the key only when changed: older models keep their checkpoints)
+    img_size: int = 28
+    G_bn: bool = True
+    D_bn: bool = True
+    sn_G: bool = False
+    sn_D: bool = False
+    attn: int | None = None
+    D_sigmoid: bool = False
+    ema: float = 0.0
+    ema_start: int = 0
     steps: int = 1500              # the budget in G steps of the cpu profile (and of the table)
     gpu_steps: int = 187_500       # ... of the gpu profile: the seeds' 200 epochs of the full MNIST at batch 64
 
 
     def __post_init__(self) -> None:
         for what, value, allowed in [("step", self.step, ("gan", "mdgan", "unrolled")),
-                                     ("nets", self.nets, ("course", "dcgan")), ("opt", self.opt, ("adam", "rmsprop"))]:
+                                     ("nets", self.nets, ("course", "dcgan", "mlp_attn")),
+                                     ("opt", self.opt, ("adam", "rmsprop")), ("img_size", self.img_size, (28, 32))]:
             if value not in allowed:
                 raise ValueError(f"Recipe {self.name!r}: {what} must be one of {allowed}, got {value!r}.")
+        if self.nets == "course" and self.img_size != 28:
+            raise ValueError(f"Recipe {self.name!r}: the course MLP is a 28 px net; use nets='dcgan' for 32 px.")
 
     def key(self) -> dict[str, Any]:
         """Every field but ``chapter`` (where it is taught does not change the weights) and the budgets (a run's
         own number of steps enters its key in :func:`train`)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("chapter", "steps", "gpu_steps")}
+        later = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _IMAGE_FIELDS}
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in ("chapter", "steps", "gpu_steps") and not (k in later and v == later[k])}
 
     def budget(self) -> int:
         """G steps in the current profile: 8 (smoke), :attr:`steps` (cpu), :attr:`gpu_steps` (gpu)."""
         return int(config.by_profile(smoke=8, cpu=self.steps, gpu=self.gpu_steps))
 
+
+_IMAGE_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start")
 
 # cpu budgets (``steps``) chosen so that a chapter runs from scratch in <= 30 min on a 2-core machine with one torch
 # thread and its models draw digits where the budget allows it (docs/tuning_mnist.md: tuning seeds 100-101)
@@ -144,6 +168,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            gpu_steps=10000),
     # chapter 06: R1 (γ = 10, the paper's γ/2 convention)
     Recipe("r1", "06", r1_gamma=10.0, steps=2000),
+    # chapters 08-12: the 32 px DCGAN baseline (data padded 28 -> 32 px)
+    Recipe("dcgan32", "08", nets="dcgan", img_size=32, base=32, steps=3000, gpu_steps=187_500),
 ]}
 
 
@@ -164,9 +190,15 @@ def recipe(r: str | Recipe, /, **changes: Any) -> Recipe:
 
 
 def _nets(r: Recipe) -> tuple[torch.nn.Module, torch.nn.Module]:
-    if r.nets == "dcgan":
-        G = nets.init_dcgan_weights(nets.dcgan_G(Z_DIM, 28, 1, r.base))
-        D = nets.init_dcgan_weights(nets.dcgan_D(28, 1, r.base, out_dim=r.D_out))
+    if r.nets in ("dcgan", "mlp_attn"):
+        G = nets.init_dcgan_weights(nets.dcgan_G(Z_DIM, r.img_size, 1, r.base, batchnorm=r.G_bn, spectral_norm=r.sn_G,
+                                                 attention_at=r.attn if r.nets == "dcgan" else None))
+        if r.nets == "dcgan":
+            D = nets.init_dcgan_weights(nets.dcgan_D(r.img_size, 1, r.base, spectral_norm=r.sn_D, batchnorm=r.D_bn,
+                                                     out_dim=r.D_out, attention_at=r.attn))
+        else:
+            from .sagan import MLPAttentionD
+            D = MLPAttentionD(r.img_size, 1, spectral_norm=r.sn_D, sigmoid=r.D_sigmoid)
     else:
         G = nets.course_G(Z_DIM, batchnorm=r.batchnorm)
         D = nets.course_D(dropout=r.dropout, out_dim=r.D_out)
@@ -214,6 +246,7 @@ class Run:
     snaps: list[tuple[int, torch.Tensor]]
     seconds: float                 # wall-clock seconds of training, as recorded when it was trained
     loaded: bool                   # True when this call trained nothing
+    G_sample: torch.nn.Module | None = None  # the G to sample: the EMA of G when the recipe has one
 
     @property
     def name(self) -> str:
@@ -221,7 +254,8 @@ class Run:
 
     @property
     def G(self) -> torch.nn.Module:
-        return self.step.G
+        """The generator to sample and evaluate: the trained G, or its EMA (BatchNorm statistics re-estimated)."""
+        return self.G_sample if self.G_sample is not None else self.step.G
 
     @property
     def D(self) -> torch.nn.Module:
@@ -254,19 +288,25 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     """
     r = recipe(r)
     steps = r.budget() if steps is None else int(steps)
-    train_set, name = load(dataset, "train"), _check(dataset)
+    train_set, name = load(dataset, "train", r.img_size), _check(dataset)
     n_eval = min(n_eval, len(load(dataset, "test")))
     eval_every = eval_every or max(1, steps // 8)
     step = build(r, seed, device)
     dev = next(step.G.parameters()).device
     batches = data.TensorBatches(train_set.images, step.real_batch(r.batch_size),
                                  generator=torch.Generator().manual_seed(seed), device=dev)
-    snaps = Snapshots(step.G, Z_DIM, n_snap, seed)
+    ema = EMA(step.G, r.ema, start=r.ema_start) if r.ema else None
+    G_watch = ema.G_ema if ema else step.G  # the snapshots and the FID curve follow the G that is sampled
+    snaps = Snapshots(G_watch, Z_DIM, n_snap, seed)
     real = metrics.reference_stats(name, "test", n=n_eval, features=f"classifier:{name}")
-    callbacks = [snaps.callback(eval_every),
-                 fid_every(eval_every, step.G, Z_DIM, real, n_fake=n_eval, features=f"classifier:{name}",
-                           seed=seed + 1000, at_start=True)]
-    state = {**step.state, "snaps": snaps}
+    callbacks = ([ema.callback()] if ema else []) + [
+        snaps.callback(eval_every),
+        fid_every(eval_every, G_watch, Z_DIM, real, n_fake=n_eval, features=f"classifier:{name}", seed=seed + 1000,
+                  at_start=True)]
+    state = {**step.state, "snaps": snaps, **({"ema": ema} if ema else {})}
+    if r.attn is not None or r.nets == "mlp_attn":  # SAGAN's γ over training
+        from .sagan import gamma_log
+        callbacks.append(every(max(1, steps // 40), gamma_log(step.G, step.D), at_start=True))
     if r.decay:
         decay = BestCheckpointDecay(max(1, steps // 8),
                                     lambda loop: float(fid_of(step.G, dataset, "train", min(1000, len(train_set)),
@@ -280,7 +320,10 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
                         eval_every=eval_every, source=train_set.source, **r.key())
     history = fit(step, batches, steps, state=state, callbacks=callbacks, checkpoint=path,
                   desc=f"{dataset} {r.name} seed {seed}", progress=progress)
-    return Run(r, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded)
+    G_final = step.G
+    if ema:
+        G_final = recompute_batchnorm(ema.G_ema, Z_DIM, 20, r.batch_size, torch.Generator().manual_seed(seed + 7))
+    return Run(r, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded, G_final)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -401,7 +444,7 @@ def drs_sample(run: Run, n: int, calib_steps: int, *, epsilon: float = 1e-8, gam
     from . import drs
 
     head, lr = ("affine", 1e-2) if run.recipe.loss == "wgan" else (None, 2e-4)
-    batches = data.TensorBatches(load(run.dataset, "train").images, run.recipe.batch_size,
+    batches = data.TensorBatches(load(run.dataset, "train", run.recipe.img_size).images, run.recipe.batch_size,
                                  generator=torch.Generator().manual_seed(run.seed + 1),
                                  device=next(run.G.parameters()).device)
     config.seed_everything(run.seed + 3)

@@ -252,32 +252,48 @@ def _dcgan_plan(img_size: int) -> tuple[int, int]:
 
 
 class DCGANGenerator(nn.Module):
-    """DCGAN generator (Radford et al. 2016): z → ConvT to an s₀×s₀ map with ``base·2^(n−1)``
-    channels, then n stride-2 ConvT(4, 2, 1) layers halving the channels, BatchNorm + ReLU between,
-    ``tanh`` at the end. s₀ = 4 for 32/64 px (n = 3/4), 7 for 28 px (n = 2)."""
+    """DCGAN generator (Radford et al. 2016, arXiv:1511.06434): z → ConvT to an s₀×s₀ map with
+    ``base·2^(n−1)`` channels, then n stride-2 ConvT(4, 2, 1) layers halving the channels, BatchNorm + ReLU
+    between, ``tanh`` at the end. s₀ = 4 for 32/64 px (n = 3/4), 7 for 28 px (n = 2).
 
-    def __init__(self, z_dim: int = 100, img_size: int = 64, channels: int = 3, base: int = 64):
+    Switches (SAGAN, Zhang et al. 2019, arXiv:1805.08318, puts SN and attention in both nets):
+    ``batchnorm=False`` drops the BatchNorms; ``spectral_norm=True`` wraps every ConvT in spectral
+    normalisation; ``attention_at=r`` inserts a :class:`SelfAttention` block after the layer whose output is
+    r×r (r < img_size; the nets' ``attention`` attribute is that block, else None).
+    """
+
+    def __init__(self, z_dim: int = 100, img_size: int = 64, channels: int = 3, base: int = 64,
+                 batchnorm: bool = True, spectral_norm: bool = False, attention_at: int | None = None):
         super().__init__()
         s0, n = _dcgan_plan(img_size)
         self.z_dim, self.img_size, self.channels = z_dim, img_size, channels
+        sizes = [s0 * 2 ** i for i in range(n)]  # output size of each hidden layer
+        _check_attention_at(attention_at, sizes, "generator")
+        sn = _sn if spectral_norm else (lambda m: m)
+        bn = (lambda c: nn.BatchNorm2d(c)) if batchnorm else (lambda c: nn.Identity())
         ch = base * 2 ** (n - 1)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(z_dim, ch, s0, 1, 0, bias=False),
-            nn.BatchNorm2d(ch),
-            nn.ReLU(True),
-        ]
-        for _ in range(n - 1):
-            layers += [
-                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ch // 2),
-                nn.ReLU(True),
-            ]
+        self.attention: SelfAttention | None = None
+        layers: list[nn.Module] = [sn(nn.ConvTranspose2d(z_dim, ch, s0, 1, 0, bias=not batchnorm)), bn(ch),
+                                   nn.ReLU(True)]
+        for i in range(n):
+            if sizes[i] == attention_at:
+                self.attention = SelfAttention(ch, spectral_norm=spectral_norm)
+                layers.append(self.attention)
+            if i == n - 1:
+                break
+            layers += [sn(nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=not batchnorm)), bn(ch // 2), nn.ReLU(True)]
             ch //= 2
-        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [sn(nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.reshape(z.shape[0], self.z_dim, 1, 1))
+
+
+def _check_attention_at(attention_at: int | None, sizes: Sequence[int], which: str) -> None:
+    if attention_at is not None and attention_at not in sizes:
+        raise ValueError(f"attention_at={attention_at}: the {which}'s hidden feature maps are "
+                         f"{sorted(set(sizes))} px; put the attention block at one of them (or None).")
 
 
 class DCGANDiscriminator(nn.Module):
@@ -287,7 +303,8 @@ class DCGANDiscriminator(nn.Module):
 
     ``batchnorm=False`` is the WGAN-GP critic (the penalty is per sample: Gulrajani et al. 2017,
     arXiv:1704.00028);
-    ``spectral_norm=True`` wraps every conv in spectral normalisation (SAGAN, ch. 08).
+    ``spectral_norm=True`` wraps every conv in spectral normalisation (SAGAN, ch. 08);
+    ``attention_at=r`` inserts a :class:`SelfAttention` block after the conv whose output is r×r.
     ``features(x)`` is the flattened last hidden map, ``N×feature_dim``.
     """
 
@@ -299,11 +316,15 @@ class DCGANDiscriminator(nn.Module):
         spectral_norm: bool = False,
         batchnorm: bool = True,
         out_dim: int = 1,
+        attention_at: int | None = None,
     ):
         super().__init__()
         s0, n = _dcgan_plan(img_size)
         self.img_size, self.channels, self.out_dim = img_size, channels, out_dim
+        sizes = [img_size // 2 ** (i + 1) for i in range(n)]  # output size of each conv
+        _check_attention_at(attention_at, sizes, "discriminator")
         sn = _sn if spectral_norm else (lambda m: m)
+        self.attention: SelfAttention | None = None
         layers: list[nn.Module] = []
         ch_in, ch = channels, base
         for i in range(n):
@@ -311,6 +332,9 @@ class DCGANDiscriminator(nn.Module):
             if batchnorm and i > 0:
                 layers.append(nn.BatchNorm2d(ch))
             layers.append(nn.LeakyReLU(0.2, True))
+            if sizes[i] == attention_at:
+                self.attention = SelfAttention(ch, spectral_norm=spectral_norm)
+                layers.append(self.attention)
             ch_in, ch = ch, ch * 2
         self.trunk = nn.Sequential(*layers)
         self.feature_dim = ch_in * s0 * s0
@@ -333,9 +357,10 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.trunk(x)).flatten(1)
 
 
-def dcgan_G(z_dim: int = 100, img_size: int = 64, channels: int = 3, base: int = 64) -> DCGANGenerator:
+def dcgan_G(z_dim: int = 100, img_size: int = 64, channels: int = 3, base: int = 64, batchnorm: bool = True,
+            spectral_norm: bool = False, attention_at: int | None = None) -> DCGANGenerator:
     """A DCGAN generator for 28, 32 or 64 px images (see :class:`DCGANGenerator`)."""
-    return DCGANGenerator(z_dim, img_size, channels, base)
+    return DCGANGenerator(z_dim, img_size, channels, base, batchnorm, spectral_norm, attention_at)
 
 
 def dcgan_D(
@@ -345,9 +370,10 @@ def dcgan_D(
     spectral_norm: bool = False,
     batchnorm: bool = True,
     out_dim: int = 1,
+    attention_at: int | None = None,
 ) -> DCGANDiscriminator:
     """A DCGAN discriminator for 28, 32 or 64 px images (see :class:`DCGANDiscriminator`)."""
-    return DCGANDiscriminator(img_size, channels, base, spectral_norm, batchnorm, out_dim)
+    return DCGANDiscriminator(img_size, channels, base, spectral_norm, batchnorm, out_dim, attention_at)
 
 
 def init_dcgan_weights(module: nn.Module) -> nn.Module:

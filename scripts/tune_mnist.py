@@ -59,6 +59,15 @@ CANDIDATES: dict[str, dict] = {
     "wgan_gp-nc2-ttur-decay": dict(recipe="wgan_gp", steps=3000, batch=64, n_critic=2, lr_G=1e-4, lr_D=3e-4,
                                    decay=0.5, ema={"ema999": (0.999, 500)}, n_evals=2),
     "r1-decay": dict(recipe="r1", steps=4500, batch=64, decay=0.5, ema={"ema999": (0.999, 500)}, n_evals=2),
+    # the 32 px image base of chapters 08-12 (issue #14): the DCGAN baseline
+    "dcgan32": dict(recipe="dcgan32", steps=3000, batch=64, ema={"ema99": (0.99, 200), "ema999": (0.999, 500)},
+                    n_evals=6),
+    "dcgan32-b16": dict(recipe="dcgan32", base=16, steps=4000, batch=64,
+                        ema={"ema99": (0.99, 200), "ema999": (0.999, 500)}, n_evals=4),
+    "dcgan32-lr": dict(recipe="dcgan32", steps=3000, batch=64, lr_G=4e-4, lr_D=2e-4,
+                       ema={"ema99": (0.99, 200), "ema999": (0.999, 500)}, n_evals=6),
+    "dcgan32-fashion": dict(recipe="dcgan32", dataset="fashion", steps=3000, batch=64,
+                            ema={"ema99": (0.99, 200), "ema999": (0.999, 500)}, n_evals=6),
 }
 FINDINGS = """## Findings (session of 2026-12-01)
 
@@ -83,7 +92,7 @@ FINDINGS = """## Findings (session of 2026-12-01)
   tried in training; batch 128 costs 1.6-2.6× per step and was not tried within the budget.
 - Timings drift with the load of the shared machine (other jobs on the other core, load 1-3.5): the same
   step measured 53-88 ms."""
-OWN_KEYS = ("recipe", "steps", "batch", "lr_G", "lr_D", "ema", "decay", "amp", "n_evals")
+OWN_KEYS = ("recipe", "steps", "batch", "lr_G", "lr_D", "ema", "decay", "amp", "n_evals", "dataset")
 CACHE = ROOT / "runs" / "tune_mnist"
 SCORE_SEED = 1000
 
@@ -92,10 +101,10 @@ def overrides(cand: dict) -> dict:
     return {k: v for k, v in cand.items() if k not in OWN_KEYS}
 
 
-def score(G: torch.nn.Module, ref) -> dict:
+def score(G: torch.nn.Module, ref, dataset: str = "mnist") -> dict:
     x = generate(G, 1000, em.Z_DIM, generator=torch.Generator().manual_seed(SCORE_SEED))
-    rec = metrics.recognisability(x, "mnist")
-    fid = metrics.fid(x, ref, "classifier:mnist")
+    rec = metrics.recognisability(x, dataset)
+    fid = metrics.fid(x, ref, f"classifier:{dataset}")
     return {"recognisable": 100 * rec.rate, "min_class": 100 * rec.min_class_share, "fid": float(fid)}
 
 
@@ -108,10 +117,12 @@ def run(name: str, seed: int) -> dict:
         lr = changes.pop("lr")
         changes.update(lr_G=lr, lr_D=lr)
     changes.update({k: cand[k] for k in ("lr_G", "lr_D") if k in cand})
-    step = em.build(em.recipe(cand["recipe"], **changes), seed, "cpu")
-    train = data.load_mnist("train")
+    r = em.recipe(cand["recipe"], **changes)
+    step = em.build(r, seed, "cpu")
+    dataset = cand.get("dataset", "mnist")
+    train = em.load(dataset, "train", r.img_size)
     batches = data.TensorBatches(train.images, step.real_batch(batch), generator=torch.Generator().manual_seed(seed))
-    ref = metrics.reference_stats("mnist", "test", n=1000)
+    ref = metrics.reference_stats(dataset, "test", n=1000, features=f"classifier:{dataset}")
     emas = {label: EMA(step.G, beta, start) for label, (beta, start) in cand.get("ema", {}).items()}
     state = {**step.state, **emas}
     callbacks = [e.callback() for e in emas.values()]
@@ -121,12 +132,12 @@ def run(name: str, seed: int) -> dict:
 
     def evaluate(loop):
         t0 = time.perf_counter()
-        row = {"step": loop.step, "G": score(step.G, ref)}
-        row.update({label: score(e.G_ema, ref) for label, e in emas.items()})
-        if cand["recipe"] == "bn" or cand.get("batchnorm"):  # EMA weights with re-estimated BN statistics
+        row = {"step": loop.step, "G": score(step.G, ref, dataset)}
+        row.update({label: score(e.G_ema, ref, dataset) for label, e in emas.items()})
+        if cand["recipe"] == "bn" or cand.get("batchnorm") or r.nets != "course":  # EMA with re-estimated BN stats
             for label, e in emas.items():
                 G_s = recompute_batchnorm(copy.deepcopy(e.G_ema), em.Z_DIM, 20, 64, torch.Generator().manual_seed(7))
-                row[label + "+bnstats"] = score(G_s, ref)
+                row[label + "+bnstats"] = score(G_s, ref, dataset)
         evals.append(row)
         scoring[0] += time.perf_counter() - t0
         print(f"  {name} seed {seed} step {loop.step}: " + "; ".join(

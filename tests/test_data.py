@@ -378,6 +378,25 @@ def test_load_dispatches_folders_and_rejects_unknown_names(tmp_path):
         D.load(str(tmp_path), split="test")
 
 
+def test_load_pads_mnist_and_fashion_to_32_px(monkeypatch):
+    """size=32: a 2-px background border around the unchanged 28 px image, range [−1, 1], labels kept."""
+    monkeypatch.setenv("GANTUT_OFFLINE", "1")
+    for name in ("mnist", "fashion"):
+        try:
+            small, big = D.load(name, "test"), D.load(name, "test", size=32)
+        except FileNotFoundError:
+            continue
+        assert big.images.shape == (len(small), 1, 32, 32)
+        assert torch.equal(big.images[..., 2:30, 2:30], small.images)
+        border = torch.ones(32, 32, dtype=torch.bool)
+        border[2:30, 2:30] = False
+        assert torch.all(big.images[..., border] == -1.0)
+        assert big.images.min() >= -1 and big.images.max() <= 1
+        assert torch.equal(big.labels, small.labels) and "padded to 32 px" in big.source
+    with pytest.raises(ValueError, match="28 px or padded to 32 px"):
+        D.load("mnist", size=64)
+
+
 # --------------------------------------------------------------------------- subsets
 
 def _toy(n_per_class=200, classes=10, labels=True):

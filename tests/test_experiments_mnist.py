@@ -39,7 +39,8 @@ def test_recipes_build_the_stated_steps():
 def test_every_recipe_builds_and_takes_a_step():
     for name in em.RECIPES:
         step = em.build(name, seed=0, device="cpu")
-        out = step(torch.rand(step.real_batch(4), 1, 28, 28) * 2 - 1)
+        size = em.RECIPES[name].img_size
+        out = step(torch.rand(step.real_batch(4), 1, size, size) * 2 - 1)
         assert torch.isfinite(out["loss_D"]) and torch.isfinite(out["loss_G"]), name
 
 
@@ -55,10 +56,19 @@ def test_a_recipes_key_changes_when_any_field_changes():
                "betas": (0.0, 0.99), "n_critic": 2, "clip": 0.1, "gp_lambda": 1.0, "r1_gamma": 1.0, "r1_every": 4,
                "g_loss": "nonsaturating", "K": 1, "order": "second", "g_objective": "surrogate", "decay": True,
                "batch_size": 32}
+    # the 32 px image fields, changed on a DCGAN recipe (the course MLP is 28 px only)
+    image = {"img_size": 32, "G_bn": False, "D_bn": False, "sn_G": True, "sn_D": True, "attn": 8, "D_sigmoid": True,
+             "ema": 0.99, "ema_start": 10}
     fields = {f.name for f in dataclasses.fields(em.Recipe)}
-    assert set(changed) == fields - {"chapter", "steps", "gpu_steps"}  # every weight-changing field is covered
+    assert set(changed) | set(image) == fields - {"chapter", "steps", "gpu_steps"}  # every weight-changing field
     for field, value in changed.items():
         assert em.recipe(base, **{field: value}).key() != base.key(), field
+    dc = em.RECIPES["dcgan32"]
+    for field, value in image.items():
+        if field == "img_size":
+            dc = em.recipe(dc, img_size=28)
+            value = 32
+        assert em.recipe(dc, **{field: value}).key() != dc.key(), field
     # where it is taught and the profile budgets do not change the weights of a run with given steps
     assert em.recipe(base, steps=1, gpu_steps=2).key() == base.key()
     assert dataclasses.replace(base, chapter="99").key() == base.key()

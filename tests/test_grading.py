@@ -137,8 +137,8 @@ EXERCISE_SIGNATURES = {("real_logits", "fake_logits"), ("fake_logits",), ("x", "
 def test_no_reference_solution_is_importable_from_the_grading_modules():
     import inspect
 
-    from gantut.grading import ch01_02, ch03_06_07, ch04_05, core
-    for module in (core, ch01_02, ch03_06_07, ch04_05):
+    from gantut.grading import ch01_02, ch03_06_07, ch04_05, ch08, core
+    for module in (core, ch01_02, ch03_06_07, ch04_05, ch08):
         funcs = {n: v for n, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__}
         assert funcs, module.__name__
         assert [n for n in funcs if "reference" in n] == [], module.__name__

@@ -236,18 +236,20 @@ def test_small_cnn_feature_and_logit_shapes():
     assert net(x).shape == (3, 10)
 
 
-def test_small_cnn_takes_32px_and_rgb_images_resized_inside():
-    """32 px (the image chapters) and 3-channel inputs are brought to 1×28×28 inside: a constant image stays
-    that constant, and a 32 px image gives the features of its 28 px resize."""
-    import torch.nn.functional as F
+def test_small_cnn_takes_32px_and_rgb_images_cropped_inside():
+    """32 px (the image chapters' padded data) and 3-channel inputs are brought to 1×28×28 inside: a constant
+    image stays that constant, a 32 px image is scored as its central 28×28, and a padded image as the original."""
     from gantut.classifier import to_classifier_input
+    from gantut.data import pad_to_32
 
     c = torch.full((2, 3, 32, 32), 0.25)
-    assert torch.allclose(to_classifier_input(c), torch.full((2, 1, 28, 28), 0.25), atol=1e-6)
+    assert torch.equal(to_classifier_input(c), torch.full((2, 1, 28, 28), 0.25))
     net = SmallCNN().eval()
-    x = torch.rand(3, 1, 32, 32) * 2 - 1
-    small = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False, antialias=True)
-    assert torch.allclose(net.features(x), net.features(small))
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    padded = pad_to_32(x)
+    assert padded.shape == (3, 1, 32, 32) and torch.all(padded[..., :2, :] == -1) and torch.all(padded[..., -2:] == -1)
+    assert torch.equal(to_classifier_input(padded), x)
+    assert torch.equal(net.features(padded), net.features(x))
     with pytest.raises(ValueError, match="28 or 32 px"):
         net.features(torch.zeros(1, 1, 64, 64))
 

@@ -122,6 +122,38 @@ def test_dcgan_D_options():
         critic(torch.randn(2, 3, 32, 32))
 
 
+@pytest.mark.parametrize("img_size", [32, 64])
+def test_dcgan_switches_place_attention_and_drop_batchnorm(img_size):
+    """SAGAN's switches: attention after the layer whose output is r×r in both nets, SN on every (transposed)
+    conv of G, BatchNorm removable from G; a resolution the nets do not have is refused with the choices."""
+    G = nets.dcgan_G(16, img_size, 3, base=8, batchnorm=False, spectral_norm=True, attention_at=16)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in G.modules())
+    convs = [m for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert convs and all(hasattr(m, "parametrizations") for m in convs)
+    seen = {}
+    G.attention.register_forward_hook(lambda m, i, o: seen.update(G=i[0].shape))
+    D = nets.dcgan_D(img_size, 3, base=8, attention_at=16)
+    D.attention.register_forward_hook(lambda m, i, o: seen.update(D=i[0].shape))
+    x = G(torch.randn(2, 16))
+    assert x.shape == (2, 3, img_size, img_size) and D(x).shape == (2, 1)
+    assert seen["G"][2:] == (16, 16) and seen["D"][2:] == (16, 16)
+    assert seen["D"][1] == (8 if img_size == 32 else 16)
+    assert seen["G"][1] == (8 if img_size == 32 else 16)
+    assert nets.dcgan_G(16, img_size, 1, base=8).attention is None
+    with pytest.raises(ValueError, match="attention block at one of"):
+        nets.dcgan_G(16, img_size, 1, base=8, attention_at=img_size)
+    with pytest.raises(ValueError, match="attention block at one of"):
+        nets.dcgan_D(img_size, 1, base=8, attention_at=3)
+
+
+def test_dcgan_G_with_default_switches_is_the_plain_dcgan():
+    """The switches at their defaults build the same modules in the same order (so old checkpoints load)."""
+    G = nets.dcgan_G(16, 32, 1, base=8)
+    kinds = [type(m).__name__ for m in G.net]
+    assert kinds == ["ConvTranspose2d", "BatchNorm2d", "ReLU"] * 3 + ["ConvTranspose2d", "Tanh"]
+    assert all(m.bias is None for m in G.net if isinstance(m, nn.ConvTranspose2d))
+
+
 def test_dcgan_init_statistics():
     torch.manual_seed(0)
     D = nets.init_dcgan_weights(nets.dcgan_D(img_size=64, channels=3, base=32))
@@ -171,6 +203,11 @@ def test_spectral_norm_bounds_the_largest_singular_value():
     lin.train()
     lin(torch.randn(1, 6))
     sigma = torch.linalg.matrix_norm(lin.weight.detach(), ord=2)
+    assert sigma.item() == pytest.approx(1.0, rel=1e-3)
+    # a conv's weight is normalised as the (C_out × C_in·k·k) matrix (torch's parametrization)
+    conv = nets.spectral_norm(nn.Conv2d(3, 5, 3), n_power_iterations=30).train()
+    conv(torch.randn(1, 3, 4, 4))
+    sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
     assert sigma.item() == pytest.approx(1.0, rel=1e-3)
 
 

@@ -20,3 +20,7 @@ from .ch01_02 import *  # noqa: F401,F403,E402
 from .ch01_02 import __all__ as _ch01_02_all  # noqa: E402
 
 __all__ += list(_ch01_02_all)
+from .ch08 import *  # noqa: F401,F403,E402
+from .ch08 import __all__ as _ch08_all  # noqa: E402
+
+__all__ += list(_ch08_all)
