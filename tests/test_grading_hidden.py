@@ -1,6 +1,6 @@
 """The hidden tests of the graded cells (nbgrader's ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``).
 
-Every graded cell of chapters 01-07 ends with one hidden block: extra cases the visible checker does
+Every graded cell of the chapters ends with one hidden block: extra cases the visible checker does
 not run (other shapes and argument values, hand-derived values and gradients), written in the cell
 so that a student reading ``gantut.grading`` does not see them. Here, without running the notebooks:
 
@@ -29,6 +29,7 @@ import test_grading as core_tests  # noqa: E402  (tests/ is on sys.path under py
 import test_grading_ch01_02 as ch01_02_tests  # noqa: E402
 import test_grading_ch03_06_07 as ch03_06_07_tests  # noqa: E402
 import test_grading_ch04_05 as ch04_05_tests  # noqa: E402
+import test_grading_ch08 as ch08_tests  # noqa: E402
 from gantut import grading, student
 
 try:
@@ -52,6 +53,7 @@ EXERCISES = {
     "test_unrolled_sgd_step": ("unrolled_sgd_step",),
     "test_r1_penalty": ("r1_penalty",),
     "test_acceptance_probability": ("acceptance_probability",),
+    "test_self_attention": ("SelfAttentionBlock",),
 }
 
 # the correct answers of the checker tests, by the function they implement
@@ -66,13 +68,14 @@ CORRECT = {
     "simplex_vertices": ch04_05_tests.SV_CORRECT,
     "mixture_likelihood": ch04_05_tests.ML_CORRECT,
     "unrolled_sgd_step": ch04_05_tests.US_CORRECT,
+    "SelfAttentionBlock": ch08_tests.SA_CORRECT,
 }
 
 
 def graded_cells() -> dict[str, tuple[str, str, str]]:
-    """grade_id -> (chapter file name, graded cell source, its solution cell source), chapters 01-07."""
+    """grade_id -> (chapter file name, graded cell source, its solution cell source), every chapter."""
     found = {}
-    for path in sorted(NOTEBOOKS.glob("0[1-7]_*.ipynb")):
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
         for gid, cell in by_id.items():
@@ -149,7 +152,7 @@ def test_every_correct_answer_passes_the_hidden_tests(gid, name, alt):
 
 
 def test_all_correct_answers_are_tried():
-    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 43
+    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 46
 
 
 # --- wrong answers ---------------------------------------------------------------------------------
@@ -181,6 +184,7 @@ def _ap_one_minus(logits, D_M, epsilon, gamma):
 PASS_VISIBLE_FAIL_HIDDEN = [
     ("test_course_G_bn", "course_G_bn", _g_batch_of_16),
     ("test_acceptance_probability", "acceptance_probability", _ap_one_minus),
+    ("test_self_attention", "SelfAttentionBlock", ch08_tests.block_with_two_qk_channels()),
 ]
 
 
@@ -228,6 +232,7 @@ HIDDEN_WRONG = [
     ("test_acceptance_probability", "acceptance_probability", _wrong(ch03_06_07_tests, "AP_WRONG", "F_hat"),
      "expected [2/3, 0.4]"),
     ("test_acceptance_probability", "acceptance_probability", _ap_one_minus, "not 1 − σ(−F̂)"),
+    ("test_self_attention", "SelfAttentionBlock", _wrong(ch08_tests, "SA_WRONG", "no_residual"), "β is uniform"),
 ]
 
 

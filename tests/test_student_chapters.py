@@ -27,6 +27,7 @@ GRADED = {
     "05_unrolled_gan.ipynb": {"test_unrolled_sgd_step"},
     "06_r1.ipynb": {"test_r1_penalty"},
     "07_drs.ipynb": {"test_acceptance_probability"},
+    "08_sagan.ipynb": {"test_self_attention"},
 }
 
 

@@ -44,13 +44,13 @@ def _variants(block: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 @_graded(_SA)
-def check_self_attention(cls: Callable[[int], nn.Module], name: str = "SelfAttentionBlock") -> None:
-    """Check a self-attention block class ``cls(C)`` (attributes ``query``, ``key``, ``value``, ``gamma``): the
+def check_self_attention(fn: Callable[[int], nn.Module], name: str = "SelfAttentionBlock") -> None:
+    """Check a self-attention block class ``fn(C)`` (attributes ``query``, ``key``, ``value``, ``gamma``): the
     1×1 convs' shapes, γ = 0 and y = x at initialisation, then with γ = 0.7 its output against the right formula
     computed from its own convs, naming the mistake when it matches one (softmax axis, residual, Q/K swapped,
     β transposed, γ missing); non-square maps; gradients reaching γ and the convs; x left unchanged."""
     C = 16
-    block = check_callable(cls, name)(C)
+    block = check_callable(fn, name)(C)
     if not isinstance(block, nn.Module):
         raise GradingError(f"{name}({C}) should build an nn.Module, got {type(block).__name__}.")
     for attr in ("query", "key", "value", "gamma"):
