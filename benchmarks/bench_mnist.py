@@ -1,7 +1,9 @@
-"""Milliseconds per G step of the MNIST MLP recipes (gantut.experiments_mnist), by threads, batch, bf16 autocast, compile.
+"""Milliseconds per G step of the image recipes (gantut.experiments_mnist), by threads, batch, bf16 autocast, compile.
 
     python benchmarks/bench_mnist.py                      # vanilla and wgan_gp, threads 1 2, batch 64 128, amp off/on
     python benchmarks/bench_mnist.py --recipes r1 bn --threads 1 --compile
+    python benchmarks/bench_mnist.py --recipes dcgan32 sagan32 --threads 1 --batch 64 --amp off   # chapter 08, 32 px
+    python benchmarks/bench_mnist.py --recipes sagan32 --attn 16 --base 16 32 --threads 1 --batch 64 --amp off
 
 A "step" is one call of the recipe's GANStep (n_critic D updates and one G update) on a real batch of
 ``real_batch(B)`` MNIST-shaped images, timed as fit runs it (the step alone, no callbacks). ``amp`` sets the
@@ -27,15 +29,16 @@ sys.path.insert(0, str(ROOT))
 from gantut import experiments_mnist as em
 
 
-def time_step(recipe: str, threads: int, batch: int, amp: bool, compiled: bool, steps: int, repeats: int,
+def time_step(recipe, threads: int, batch: int, amp: bool, compiled: bool, steps: int, repeats: int,
               warmup: int) -> float:
     torch.set_num_threads(threads)
+    recipe = em.recipe(recipe)
     step = em.build(recipe, seed=0, device="cpu")
     if compiled:
         step.G, step.D = torch.compile(step.G), torch.compile(step.D)
     step.amp_device = "cpu" if amp else None
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(step.real_batch(batch), 1, 28, 28, generator=g) * 2 - 1
+    x = torch.rand(step.real_batch(batch), 1, recipe.img_size, recipe.img_size, generator=g) * 2 - 1
     for _ in range(warmup):
         step(x)
     times = []
@@ -68,6 +71,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20, help="steps per timing (wgan recipes: a quarter)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--base", nargs="+", type=int, default=None, help="DCGAN widths to time (default: the recipe's)")
+    ap.add_argument("--attn", type=int, default=None, help="attention resolution for recipes that have one")
     args = ap.parse_args()
 
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}; "
@@ -75,17 +80,26 @@ def main() -> None:
     print()
     print("| recipe | threads | batch | amp (bf16) | compile | ms per G step | load (1 min) |")
     print("|---|---|---|---|---|---|---|")
-    cases = [(r, t, b, a == "on", False) for r in args.recipes for t in args.threads for b in args.batches
+    recipes = []
+    for name in args.recipes:
+        r = em.recipe(name)
+        changes = {"attn": args.attn} if args.attn and r.attn is not None else {}
+        for base in (args.base or [r.base]):
+            variant = em.recipe(r, base=base, **changes)
+            recipes.append(variant)
+    cases = [(r, t, b, a == "on", False) for r in recipes for t in args.threads for b in args.batches
              for a in args.amp]
     if args.compile:
-        cases += [(r, 1, b, False, True) for r in args.recipes for b in args.batches]
+        cases += [(r, 1, b, False, True) for r in recipes for b in args.batches]
     for recipe, threads, batch, amp, compiled in cases:
-        n = max(2, args.steps // 4) if em.RECIPES[recipe].n_critic > 1 else args.steps
+        n = max(2, args.steps // 4) if recipe.n_critic > 1 else args.steps
         try:
             ms = f"{time_step(recipe, threads, batch, amp, compiled, n, args.repeats, args.warmup):.1f}"
         except Exception as err:  # compile without a compiler, say
             ms = f"failed ({type(err).__name__}: {str(err).splitlines()[0][:80]})"
-        print(f"| {recipe} | {threads} | {batch} | {'on' if amp else 'off'} | {'on' if compiled else 'off'} | "
+        label = recipe.name + ("" if recipe.nets == "course" else f" (base {recipe.base}"
+                               + (f", attention {recipe.attn} px" if recipe.attn else "") + ")")
+        print(f"| {label} | {threads} | {batch} | {'on' if amp else 'off'} | {'on' if compiled else 'off'} | "
               f"{ms} | {os.getloadavg()[0]:.2f} |", flush=True)
 
 

@@ -64,6 +64,9 @@ CANDIDATES: dict[str, dict] = {
                         ema={"ema99": (0.99, 200), "ema999": (0.999, 500)}, n_evals=6),
     "dcgan32-b16-fashion": dict(recipe="dcgan32", base=16, dataset="fashion", steps=6000, batch=64,
                                 ema={"ema99": (0.99, 200), "ema999": (0.999, 500)}, n_evals=6),
+    # chapter 08's third rung (SN in D, hinge, TTUR) at the same width, longer: does it beat the DCGAN baseline?
+    "sn-hinge-ttur32": dict(recipe="dcgan32_sn_hinge_ttur", steps=6000, batch=64, ema={"ema99": (0.99, 200)},
+                            n_evals=6),
 }
 FINDINGS = """## Findings (session of 2026-12-01)
 
