@@ -10,7 +10,7 @@ changes, by overriding
 * :meth:`AdversarialStep.g_objective` ``(z, real) -> (loss, logs)`` — G's loss;
 
 or by passing objects: a loss (:mod:`gantut.losses`), penalties (:mod:`gantut.penalties`), a latent
-prior (:mod:`gantut.priors`). :class:`GANStep` is the base with the flags of chapters 01-07 (vanilla,
+prior (:mod:`gantut.priors`). :class:`GANStep` is the base with the flags of chapters 01-08 (vanilla,
 WGAN, WGAN-GP, hinge, least squares, R1); :class:`gantut.unrolled.UnrolledStep` and
 :class:`gantut.mdgan.MDGANStep` are short subclasses.
 """
@@ -167,7 +167,7 @@ class AdversarialStep:
 
 
 class GANStep(AdversarialStep):
-    """The step of chapters 01-07 with flags for the penalties and the latent size.
+    """The step of chapters 01-08 with flags for the penalties and the latent size.
 
     ``z_dim`` (or a ``prior``), ``loss`` (``"nonsaturating"`` default, ``"minimax"``, ``"wgan"``,
     ``"hinge"``, ``"ls"``), ``n_critic``, ``gp_lambda`` (WGAN-GP λ; 0 = off), ``r1_gamma`` (R1 γ, γ/2
