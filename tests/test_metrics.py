@@ -393,3 +393,17 @@ def test_prdc_needs_k_plus_two_samples_on_both_sides():
             metrics.prdc_metrics(rng.normal(size=(n_real, 3)), rng.normal(size=(n_fake, 3)), k_pr=3, k_dc=5)
     with pytest.raises(ValueError, match="differ in width"):
         metrics.prdc_metrics(rng.normal(size=(9, 3)), rng.normal(size=(9, 4)))
+
+
+def test_reference_stats_of_padded_images_match_in_the_classifier_space(monkeypatch, tmp_path):
+    """size=32 pads the real images (the 32 px chapters' data); the classifier crops the border back off, so its
+    statistics are those of the 28 px images exactly; a size the data cannot take is refused."""
+    if not checkpoint_path("mnist").exists():
+        pytest.skip("mnist classifier not built")
+    monkeypatch.setenv("GANTUT_OFFLINE", "1")
+    monkeypatch.setenv("GANTUT_RUNS", str(tmp_path))
+    a = metrics.reference_stats("mnist", "test", n=100, cache=False)
+    b = metrics.reference_stats("mnist", "test", n=100, cache=False, size=32)
+    assert np.array_equal(a.mu, b.mu) and np.array_equal(a.sigma, b.sigma)
+    with pytest.raises(ValueError, match="padded to 32"):
+        metrics.reference_stats("mnist", "test", n=100, cache=False, size=64)
