@@ -231,7 +231,7 @@ def main(argv=None):
         "",
         f"Reproduce: `GANTUT_OFFLINE=1 {cmd}` (this run: {total / 60:.0f} min wall-clock on "
         f"{platform.machine()} CPU, torch threads {threads}, load average {os.getloadavg()[0]:.1f} at the end, "
-        f"for scoring and DRS; its {n_models} models took {train_total / 60:.0f} min of training in all, as recorded "
+        f"for scoring{' and DRS' if any(row[2] for row in rows) else ''}; its {n_models} models took {train_total / 60:.0f} min of training in all, as recorded "
         "when each was trained, by a chapter or by this script; they are cached in runs/checkpoints/mnist/, shared "
         "with the chapters).",
         "",
