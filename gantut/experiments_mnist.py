@@ -130,9 +130,8 @@ class Recipe:
     def key(self) -> dict[str, Any]:
         """Every field but ``chapter`` (where it is taught does not change the weights) and the budgets (a run's
         own number of steps enters its key in :func:`train`)."""
-        later = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _IMAGE_FIELDS}
         return {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in ("chapter", "steps", "gpu_steps") and not (k in later and v == later[k])}
+                if k not in ("chapter", "steps", "gpu_steps") and not (k in _IMAGE_DEFAULTS and v == _IMAGE_DEFAULTS[k])}
 
     def budget(self) -> int:
         """G steps in the current profile: 8 (smoke), :attr:`steps` (cpu), :attr:`gpu_steps` (gpu)."""
@@ -140,6 +139,7 @@ class Recipe:
 
 
 _IMAGE_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start")
+_IMAGE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _IMAGE_FIELDS}
 
 # cpu budgets (``steps``) chosen so that a chapter runs from scratch in <= 30 min on a 2-core machine with one torch
 # thread and its models draw digits where the budget allows it (docs/tuning_mnist.md: tuning seeds 100-101)
@@ -303,7 +303,7 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     n_eval = min(n_eval, len(load(dataset, "test")))
     eval_every = eval_every or max(1, steps // 8)
     step = build(r, seed, device)
-    dev = next(step.G.parameters()).device
+    dev = nets.device_of(step.G)
     batches = data.TensorBatches(train_set.images, step.real_batch(r.batch_size),
                                  generator=torch.Generator().manual_seed(seed), device=dev)
     ema = EMA(step.G, r.ema, start=r.ema_start) if r.ema else None
@@ -457,7 +457,7 @@ def drs_sample(run: Run, n: int, calib_steps: int, *, epsilon: float = 1e-8, gam
     head, lr = ("affine", 1e-2) if run.recipe.loss == "wgan" else (None, 2e-4)
     batches = data.TensorBatches(load(run.dataset, "train", run.recipe.img_size).images, run.recipe.batch_size,
                                  generator=torch.Generator().manual_seed(run.seed + 1),
-                                 device=next(run.G.parameters()).device)
+                                 device=nets.device_of(run.G))
     config.seed_everything(run.seed + 3)
     logit, losses = drs.calibrate(run.D, run.G, batches, Z_DIM, calib_steps, head=head, lr=lr)
     sampler = drs.DRS(run.G, logit, Z_DIM, epsilon=epsilon, gamma_q=gamma_q, burn_in=burn_in)

@@ -512,12 +512,12 @@ def reference_key(dataset: str, split: str, source: str, n: int, features: str,
 
 
 @functools.lru_cache(maxsize=4)
-def _load_dataset(dataset: str, split: str):
+def _load_dataset(dataset: str, split: str, size: int | None = None):
     """``gantut.data.load``, once per process: reference statistics need the data's ``source`` for
     their cache key even when the statistics are cached, and reloading printed the source each time."""
     from . import data
 
-    return data.load(dataset, split=split)
+    return data.load(dataset, split=split, size=size)
 
 
 def reference_stats(dataset: str = "mnist", split: str = "test", n: int | None = 10000,
@@ -531,17 +531,10 @@ def reference_stats(dataset: str = "mnist", split: str = "test", n: int | None =
     generators draw them: it matters for the Inception features (which see the whole image, border included),
     not for the classifier's (which crop the border off)."""
     space = feature_space(features)
-    ds = _load_dataset(dataset, split)
+    ds = _load_dataset(dataset, split, size)
     images = ds.images
-    source = ds.source
-    if size == 32 and images.shape[-1] == 28:
-        from .data import pad_to_32
-        images, source = pad_to_32(images), source + ", padded to 32 px"
-    elif size not in (None, images.shape[-1]):
-        raise ValueError(f"reference_stats: size={size}, but {dataset} images are {images.shape[-1]} px "
-                         "(28 px data can be padded to 32).")
     n_used = len(images) if n is None else min(int(n), len(images))
-    key = reference_key(dataset, split, source, n_used, space.name, space.fingerprint, seed)
+    key = reference_key(dataset, split, ds.source, n_used, space.name, space.fingerprint, seed)
     path = config.runs_dir() / "cache" / "fid_stats" / f"{key}.npz"
     if cache and path.exists():
         return Stats.load(path)

@@ -190,7 +190,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     floor = em.real_floor(dataset, n).values()
     if inc_seeds:
-        size = 32 if args.family == "images" else 28
+        size = em.recipe(rows[0][1]).img_size  # the family's image size (28 px, or 32 px padded)
         floor_path = cache_dir / f"floor-inception-{'' if size == 28 else f'{dataset}-32px-'}N{n}.json"
         if not floor_path.exists():
             floor_path.parent.mkdir(parents=True, exist_ok=True)
