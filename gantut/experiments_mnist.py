@@ -32,11 +32,12 @@ from . import config, data, mdgan, metrics, nets
 from .callbacks import BestCheckpointDecay, Snapshots, fid_every
 from .ema import EMA, recompute_batchnorm
 from .gan import AdversarialStep, GANStep, generate
+from .lsgan import AlphaLSGANStep, AlphaSchedule, Oscillation, oscillation
 from .train import FitResult, every, fit, run_path
 from .unrolled import UnrolledStep
 
-__all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "build", "Run", "Eval", "load", "train",
-           "evaluate", "score", "fid_of", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
+__all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Run", "Eval", "load", "train",
+           "evaluate", "score", "fid_of", "loss_oscillation", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
 Z_DIM = 100
@@ -114,6 +115,12 @@ class Recipe:
     D_sigmoid: bool = False
     ema: float = 0.0
     ema_start: int = 0
+    # chapter 09: LSGAN's fake target a = α(t) (loss "ls"), 0 until alpha_start, then alpha_kind up to alpha_max over
+    # alpha_length; start and length are fractions of the run's G steps, so one recipe serves every profile's budget
+    alpha_max: float = 0.0
+    alpha_kind: str = "linear"
+    alpha_start: float = 0.0
+    alpha_length: float = 0.0
     steps: int = 1500              # the budget in G steps of the cpu profile (and of the table)
     gpu_steps: int = 187_500       # ... of the gpu profile: the seeds' 200 epochs of the full MNIST at batch 64
 
@@ -126,6 +133,12 @@ class Recipe:
                 raise ValueError(f"Recipe {self.name!r}: {what} must be one of {allowed}, got {value!r}.")
         if self.nets == "course" and self.img_size != 28:
             raise ValueError(f"Recipe {self.name!r}: the course MLP is a 28 px net; use nets='dcgan' for 32 px.")
+        if self.alpha_max and (self.loss != "ls" or self.step != "gan"):
+            raise ValueError(f"Recipe {self.name!r}: alpha_max is the fake target of the LSGAN loss; it needs "
+                             f"loss='ls' and step='gan' (got loss={self.loss!r}, step={self.step!r}).")
+        if not (0.0 <= self.alpha_start <= 1.0 and 0.0 <= self.alpha_length <= 1.0):
+            raise ValueError(f"Recipe {self.name!r}: alpha_start and alpha_length are fractions of the run's G steps, "
+                             f"in [0, 1]; got {self.alpha_start} and {self.alpha_length}.")
 
     def key(self) -> dict[str, Any]:
         """Every field but ``chapter`` (where it is taught does not change the weights) and the budgets (a run's
@@ -138,8 +151,11 @@ class Recipe:
         return int(config.by_profile(smoke=8, cpu=self.steps, gpu=self.gpu_steps))
 
 
-_IMAGE_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start")
+_IMAGE_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start", "alpha_max",
+                 "alpha_kind", "alpha_start", "alpha_length")
 _IMAGE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _IMAGE_FIELDS}
+
+LSGAN_RAMP = (0.4, 0.3)  # chapter 09's α ramp (start, length) as fractions of a run's G steps: α_max from 70 % on
 
 # cpu budgets (``steps``) chosen so that a chapter runs from scratch in <= 30 min on a 2-core machine with one torch
 # thread and its models draw digits where the budget allows it (docs/tuning_mnist.md: tuning seeds 100-101)
@@ -181,6 +197,15 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            lr_G=1e-4, lr_D=4e-4, betas=(0.0, 0.9), steps=2000),
     Recipe("sagan32_seed004", "08", nets="mlp_attn", img_size=32, base=16, sn_D=True, D_sigmoid=True, loss="hinge",
            lr_G=1e-4, lr_D=4e-4, betas=(0.0, 0.9), steps=2000),
+    # chapter 09: LSGAN (a = 0, b = c = 1, linear D output) at seed 003's lr 4e-4 (tuning seed 100: FID 129 after 2,000
+    # steps against 262 at 2e-4), and its α ramps: α_max 0.3 / 0.5 / 0.9 x linear / smooth-step / step, starting at 40 %
+    # of the run and reaching α_max at 70 % (LSGAN_RAMP), so the last 30 % is read at full α. gpu: the seed's 100k steps.
+    Recipe("lsgan32", "09", nets="dcgan", img_size=32, base=16, loss="ls", lr_G=4e-4, lr_D=4e-4, steps=2000,
+           gpu_steps=100_000),
+    *[Recipe(f"lsgan32_alpha{round(10 * a_max)}_{kind}", "09", nets="dcgan", img_size=32, base=16, loss="ls", lr_G=4e-4,
+             lr_D=4e-4, alpha_max=a_max, alpha_kind=kind, alpha_start=LSGAN_RAMP[0], alpha_length=LSGAN_RAMP[1],
+             steps=2000, gpu_steps=100_000)
+      for a_max in (0.3, 0.5, 0.9) for kind in ("linear", "smoothstep", "step")],
 ]}
 
 
@@ -218,9 +243,17 @@ def _nets(r: Recipe) -> tuple[torch.nn.Module, torch.nn.Module]:
     return G, D
 
 
-def build(r: str | Recipe, seed: int = 0, device: torch.device | str | None = None) -> AdversarialStep:
+def alpha_schedule(r: str | Recipe, steps: int | None = None) -> AlphaSchedule:
+    """The α(t) of an LSGAN recipe for a run of ``steps`` G steps (default: its budget in this profile)."""
+    r = recipe(r)
+    steps = r.budget() if steps is None else int(steps)
+    return AlphaSchedule(r.alpha_max, round(r.alpha_start * steps), round(r.alpha_length * steps), r.alpha_kind)
+
+
+def build(r: str | Recipe, seed: int = 0, device: torch.device | str | None = None,
+          steps: int | None = None) -> AdversarialStep:
     """Fresh networks (initialised under ``seed``), optimisers and step of a recipe, on ``device``
-    (default :func:`gantut.device`)."""
+    (default :func:`gantut.device`). ``steps`` (default: the budget) places an LSGAN recipe's α ramp."""
     r = recipe(r)
     config.seed_everything(seed)
     dev = torch.device(device) if device is not None else config.device()
@@ -236,8 +269,10 @@ def build(r: str | Recipe, seed: int = 0, device: torch.device | str | None = No
     if r.step == "unrolled":
         return UnrolledStep(G, D, opt_G, opt_D, Z_DIM, K=r.K, order=r.order, loss=r.loss,
                             g_objective=r.g_objective, r1_gamma=r.r1_gamma)
-    return GANStep(G, D, opt_G, opt_D, Z_DIM, loss=r.loss, n_critic=r.n_critic, gp_lambda=r.gp_lambda,
-                   r1_gamma=r.r1_gamma, r1_every=r.r1_every, clip=r.clip)
+    kw = dict(n_critic=r.n_critic, gp_lambda=r.gp_lambda, r1_gamma=r.r1_gamma, r1_every=r.r1_every, clip=r.clip)
+    if r.loss == "ls":  # LSGAN (a = α(t), b = c = 1); α = 0 throughout unless the recipe ramps it
+        return AlphaLSGANStep(G, D, opt_G, opt_D, Z_DIM, alpha_schedule(r, steps), **kw)
+    return GANStep(G, D, opt_G, opt_D, Z_DIM, loss=r.loss, **kw)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -287,6 +322,15 @@ def fid_of(G: torch.nn.Module, dataset: str = "mnist", split: str = "test", n: i
                        f"classifier:{name}")
 
 
+def loss_oscillation(run: Run, window: int | None = None, after: int | None = None) -> dict[str, Oscillation]:
+    """:func:`gantut.lsgan.oscillation` of ``loss_D`` and ``loss_G`` of a run after step ``after`` (default: where
+    chapter 09's ramps reach α_max, 70 % of the run, so that a base LSGAN is read over the same steps), in windows
+    of ``window`` steps (default 100, fewer when a short run leaves less than 4 windows)."""
+    after = round(sum(LSGAN_RAMP) * run.steps) if after is None else int(after)
+    window = window or min(100, max(2, (run.steps - after) // 4))
+    return {k: oscillation(*run.history.series(k), after=after, window=window) for k in ("loss_D", "loss_G")}
+
+
 def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str = "mnist", *, eval_every: int | None = None,
           n_eval: int = 1000, n_snap: int = 64, device: torch.device | str | None = None,
           checkpoint: bool = True, progress: bool | None = None) -> Run:
@@ -302,7 +346,7 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     train_set, name = load(dataset, "train", r.img_size), _check(dataset)
     n_eval = min(n_eval, len(load(dataset, "test")))
     eval_every = eval_every or max(1, steps // 8)
-    step = build(r, seed, device)
+    step = build(r, seed, device, steps)
     dev = nets.device_of(step.G)
     batches = data.TensorBatches(train_set.images, step.real_batch(r.batch_size),
                                  generator=torch.Generator().manual_seed(seed), device=dev)

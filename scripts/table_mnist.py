@@ -79,10 +79,23 @@ IMAGE_CLAIMS = {
     "SAGAN (attention at 8 px)": "004: 18.19 (P 0.77, R 0.58), its variant",
     "seed 004's SAGAN (MLP D + attention)": "004: 18.19 (P 0.77, R 0.58); 22.11 at 100 epochs",
 }
+# chapter 09: LSGAN and its α ramps (the chapter's recipes at the same budget; the chapter trains five of them)
+LSGAN_ROWS = [("LSGAN", "lsgan32", False, "09")] + [
+    (f"LSGAN α {a / 10:g} {kind}", f"lsgan32_alpha{a}_{kind}", False, "09")
+    for a in (3, 5, 9) for kind in ("linear", "smoothstep", "step")]
+LSGAN_CLAIMS = {"LSGAN": "003: losses oscillate after ~20k of 100k iterations (CelebA 64 px)",
+                **{label: "003: oscillation damped, images comparable" + ("; 0.5 linear slightly best"
+                                                                          if label == "LSGAN α 0.5 linear" else "")
+                   for label, *_ in LSGAN_ROWS[1:]}}
+IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS
+IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS}
+OSC_KEYS = [(f"{k} {what}", d) for k in ("loss_D", "loss_G") for what, d in (("std", 4), ("cv", 3), ("spikes", 1))]
+
 FAMILIES = {  # name: rows, seed claims, default dataset, default output, title, what the nets are
     "mnist": (ROWS, SEED_CLAIMS, "mnist", "results_mnist.md", "MNIST results: chapters 02, 03, 06, 07",
               "the course MLP (gantut.nets.course_G/course_D, z 100), 28 px"),
-    "images": (IMAGE_ROWS, IMAGE_CLAIMS, "fashion", "results_images.md", "32 px image results: chapter 08 (SAGAN)",
+    "images": (IMAGE_ROWS, IMAGE_CLAIMS, "fashion", "results_images.md",
+               "32 px image results: chapters 08 (SAGAN) and 09 (LSGAN α)",
                "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100) and seed 004's MLP D with "
                "attention; images 28 px padded to 32 px"),
 }
@@ -125,6 +138,10 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
     else:
         x = generate(run.G, n, em.Z_DIM, generator=torch.Generator().manual_seed(1000 + seed))  # = evaluate's
     out.update(em.score(x, dataset, n).values())
+    if r.loss == "ls":  # chapter 09: how much the losses move where the ramps are at α_max (the same steps for all)
+        for k, o in em.loss_oscillation(run).items():
+            out.update({f"{k} std": o.std, f"{k} cv": o.cv, f"{k} spikes": o.spikes, "osc_after": o.after,
+                        "osc_window": o.window})
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(x[:36].clone(), path.with_suffix(".samples.pt"))  # for the side-by-side figure
     if inception:
@@ -141,8 +158,12 @@ def figure(results, cache_dir, seeds, steps, n, calib_steps, out_png, rows=ROWS,
     from gantut import plots
 
     seed = seeds[0]
-    fig, axes = plt.subplots(1, len(rows), figsize=(2.3 * len(rows), 3.0))
-    for ax, (label, recipe, with_drs, chapter) in zip(axes, rows):
+    ncols = min(len(rows), 8)
+    nrows = -(-len(rows) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 3.0 * nrows), squeeze=False)
+    for ax in axes.flat[len(rows):]:
+        ax.set_axis_off()
+    for ax, (label, recipe, with_drs, chapter) in zip(axes.flat, rows):
         path = cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps, dataset).with_suffix(".samples.pt")
         x = torch.load(path, map_location="cpu", weights_only=True)
         ax.imshow(plots.image_grid(x, nrow=6)); ax.set_axis_off()
@@ -270,6 +291,26 @@ def main(argv=None):
         lines.append(f"| {label} | {chapter} | {rs[0]['steps']} | {ms([r['FID'] for r in rs])} | "
                      f"{ms([r['recognisable %'] for r in rs])} | {ms([r['smallest class %'] for r in rs])} | {acc} | "
                      f"{ms(inc) if inc else '–'} | {secs:.0f} | {claims[label]} |")
+    osc_rows = [(label, results[label]) for label, *_ in rows if "loss_D std" in results[label][0]]
+    if osc_rows:
+        first = osc_rows[0][1][0]
+        lines += [
+            "",
+            f"### Chapter 09: how much the losses move, G steps {first['osc_after'] + 1:,}-{osc_rows[0][1][0]['steps']:,}",
+            "",
+            f"Where every α ramp is at α_max (it starts at {100 * em.LSGAN_RAMP[0]:.0f} % of the run and reaches α_max "
+            f"at {100 * sum(em.LSGAN_RAMP):.0f} %), the same steps for the plain LSGAN: the mean over windows of {first['osc_window']} "
+            "consecutive G steps of the per-step losses' standard deviation (std), the same relative to the window's mean "
+            "(cv: the loss *level* falls with α, to (1 − α)²/4 for D and (1 − α)²/8 for G at the optimum, so std alone "
+            "shrinks by construction), and spikes (steps whose loss is more than 3× its window's median). Mean ± std over "
+            f"seeds {', '.join(map(str, seeds))}.",
+            "",
+            "| technique | " + " | ".join(k for k, _ in OSC_KEYS) + " | FID | recognisable % |",
+            "|---|" + "---|" * (len(OSC_KEYS) + 2),
+        ]
+        for label, rs in osc_rows:
+            lines.append(f"| {label} | " + " | ".join(ms([r[k] for r in rs], d) for k, d in OSC_KEYS)
+                         + f" | {ms([r['FID'] for r in rs])} | {ms([r['recognisable %'] for r in rs])} |")
     lines += [
         "",
         "The seed numbers use another metric (Inception features, 10k images of the full MNIST, JPG/PNG files), "

@@ -59,8 +59,9 @@ def test_a_recipes_key_changes_when_any_field_changes():
     # the 32 px image fields, changed on a DCGAN recipe (the course MLP is 28 px only)
     image = {"img_size": 32, "G_bn": False, "D_bn": False, "sn_G": True, "sn_D": True, "attn": 8, "D_sigmoid": True,
              "ema": 0.99, "ema_start": 10}
+    alpha = {"alpha_max": 0.9, "alpha_kind": "smoothstep", "alpha_start": 0.5, "alpha_length": 0.2}  # chapter 09's
     fields = {f.name for f in dataclasses.fields(em.Recipe)}
-    assert set(changed) | set(image) == fields - {"chapter", "steps", "gpu_steps"}  # every weight-changing field
+    assert set(changed) | set(image) | set(alpha) == fields - {"chapter", "steps", "gpu_steps"}  # every weight-changing field
     for field, value in changed.items():
         assert em.recipe(base, **{field: value}).key() != base.key(), field
     dc = em.RECIPES["dcgan32"]
@@ -69,6 +70,9 @@ def test_a_recipes_key_changes_when_any_field_changes():
             dc = em.recipe(dc, img_size=28)
             value = 32
         assert em.recipe(dc, **{field: value}).key() != dc.key(), field
+    ls = em.recipe("lsgan32_alpha5_linear")
+    for field, value in alpha.items():
+        assert em.recipe(ls, **{field: value}).key() != ls.key(), field
     # where it is taught and the profile budgets do not change the weights of a run with given steps
     assert em.recipe(base, steps=1, gpu_steps=2).key() == base.key()
     assert dataclasses.replace(base, chapter="99").key() == base.key()

@@ -24,3 +24,7 @@ from .ch08 import *  # noqa: F401,F403,E402
 from .ch08 import __all__ as _ch08_all  # noqa: E402
 
 __all__ += list(_ch08_all)
+from .ch09 import *  # noqa: F401,F403,E402
+from .ch09 import __all__ as _ch09_all  # noqa: E402
+
+__all__ += list(_ch09_all)
