@@ -255,11 +255,16 @@ _PROGRESS_RE = re.compile(r"\d+%\|[^|\n]*\|\s*[\d.]+[kM]?/[\d.]+[kM]?|\bit/s\]|s
 def tidy_outputs(path: Path) -> None:
     """Make an executed notebook read as a student sees it: consecutive stream outputs merged and
     progress-bar redraws (``\r``) collapsed to their final state, progress-bar lines and empty stderr
-    streams dropped; stale ``metadata.widgets`` dropped."""
+    streams dropped; ``metadata.widgets`` (the saved widget state) kept only when an output shows one of its
+    widgets (an explorer, which then renders without a kernel), else dropped as stale."""
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
-    nb.metadata.pop("widgets", None)
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    shown = {out.get("data", {}).get("application/vnd.jupyter.widget-view+json", {}).get("model_id")
+             for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])}
+    if not shown & set(state):
+        nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

@@ -414,6 +414,15 @@ def feature_space(name: str | FeatureSpace = "classifier:mnist", device=None) ->
     key = (name, str(device))
     if key in _space_cache:
         return _space_cache[key]
+    # building a net draws its initial weights from torch's global stream before the checkpoint replaces them:
+    # fork it, so that a training run does not depend on whether a metric was first used before or during it
+    with torch.random.fork_rng(devices=[]):
+        space = _build_space(name, device)
+    _space_cache[key] = space
+    return space
+
+
+def _build_space(name: str, device) -> FeatureSpace:
     if name == "inception":
         if pytorch_fid_weights_path().exists():
             space = PytorchFIDInception(device)
@@ -430,7 +439,6 @@ def feature_space(name: str | FeatureSpace = "classifier:mnist", device=None) ->
         space = ClassifierFeatures(name.split(":", 1)[1], device)
     else:
         raise ValueError(f"unknown feature space {name!r}; choose one of {FEATURE_SPACES}.")
-    _space_cache[key] = space
     return space
 
 

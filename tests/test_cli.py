@@ -186,6 +186,18 @@ def test_tidy_outputs_merges_streams_and_collapses_progress_redraws(tmp_path):
     assert "widgets" not in out.metadata
 
 
+def test_tidy_outputs_keeps_the_widget_state_an_output_shows(tmp_path):
+    state = "application/vnd.jupyter.widget-state+json"
+    nb = _notebook("T", None, "pass")
+    nb.cells[-1].outputs = [nbformat.v4.new_output(
+        "execute_result", data={"application/vnd.jupyter.widget-view+json": {"model_id": "m1", "version_major": 2},
+                                "text/plain": "interactive(...)"})]
+    nb.metadata["widgets"] = {state: {"state": {"m1": {"model_name": "VBoxModel"}}, "version_major": 2}}
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    cli.tidy_outputs(tmp_path / "t.ipynb")
+    assert "m1" in nbformat.read(tmp_path / "t.ipynb", as_version=4).metadata["widgets"][state]["state"]
+
+
 def test_tidy_outputs_drops_progress_bar_lines_and_empty_stderr(tmp_path):
     nb = _notebook("T", None, "pass")
     nb.cells[-1].outputs = [

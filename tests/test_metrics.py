@@ -407,3 +407,23 @@ def test_reference_stats_of_padded_images_match_in_the_classifier_space(monkeypa
     assert np.array_equal(a.mu, b.mu) and np.array_equal(a.sigma, b.sigma)
     with pytest.raises(ValueError, match="padded to 32"):
         metrics.reference_stats("mnist", "test", n=100, cache=False, size=64)
+
+
+def test_building_a_feature_space_leaves_the_random_stream_alone(monkeypatch):
+    """The classifier's net is built (random init) before its weights are loaded: a first use of a metric inside a
+    training run must not shift that run's latents (chapter 09 compares runs that are identical up to a step)."""
+    monkeypatch.setattr(metrics, "_space_cache", {})
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    metrics.feature_space("classifier:mnist")
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_a_training_run_does_not_depend_on_what_the_process_did_before(tmp_path, monkeypatch):
+    from gantut import experiments_mnist as em
+
+    monkeypatch.setenv("GANTUT_RUNS", str(tmp_path))
+    monkeypatch.setattr(metrics, "_space_cache", {})  # the first run loads the classifier, the second finds it
+    kw = dict(steps=3, seed=0, dataset="mnist", n_eval=100, eval_every=3, checkpoint=False, progress=False)
+    first, second = em.train("dcgan32", **kw), em.train("dcgan32", **kw)
+    assert first.history["loss_D"] == second.history["loss_D"]
