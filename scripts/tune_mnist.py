@@ -67,6 +67,10 @@ CANDIDATES: dict[str, dict] = {
     # chapter 08's third rung (SN in D, hinge, TTUR) at the same width, longer: does it beat the DCGAN baseline?
     "sn-hinge-ttur32": dict(recipe="dcgan32_sn_hinge_ttur", steps=6000, batch=64, ema={"ema99": (0.99, 200)},
                             n_evals=6),
+    # chapter 09's LSGAN (issue #15): seed 003's lr 4e-4 (the recipe) against DCGAN's 2e-4, on Fashion-MNIST
+    "lsgan32-fashion": dict(recipe="lsgan32", dataset="fashion", steps=6000, batch=64, n_evals=6),
+    "lsgan32-lr2e-4-fashion": dict(recipe="lsgan32", dataset="fashion", lr_G=2e-4, lr_D=2e-4, steps=6000, batch=64,
+                                   n_evals=6),
 }
 FINDINGS = """## Findings (session of 2026-12-01)
 

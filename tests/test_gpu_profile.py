@@ -36,7 +36,8 @@ MNIST_STEPS = {"02": 8, "03": 8, "06": 8}
 # does ("n = 10000 is more than the 1000 test images").
 # Except in 08: Fashion-MNIST's test split has the full 10,000 images (no cap to catch), and its gpu-only cell computes
 # the Inception FID of N images per model, about 7 images/s on a CPU; N = 50 keeps that cell and every other in.
-CHAPTER_VALUES = {"08": {"n_eval": 50, "steps": 4}}
+# 09 alike (ten recipes in its gpu profile).
+CHAPTER_VALUES = {"08": {"n_eval": 50, "steps": 4}, "09": {"n_eval": 50, "steps": 20}}
 
 
 def _selected(config) -> bool:

@@ -5,7 +5,7 @@ not run (other shapes and argument values, hand-derived values and gradients), w
 so that a student reading ``gantut.grading`` does not see them. Here, without running the notebooks:
 
 * each hidden block needs nothing from the notebook but ``torch`` and the student's function(s);
-* it passes the chapter's own solution and every correct answer of tests/test_grading*.py (43 of
+* it passes the chapter's own solution and every correct answer of tests/test_grading*.py (52 of
   them, written in different ways), leaves torch's random stream as it was, and is fast;
 * it fails realistic wrong answers with a message naming the mistake, including two that pass the
   visible checks (a generator that fixes the batch size, 1 − σ(−F̂) for σ(F̂));
@@ -30,6 +30,7 @@ import test_grading_ch01_02 as ch01_02_tests  # noqa: E402
 import test_grading_ch03_06_07 as ch03_06_07_tests  # noqa: E402
 import test_grading_ch04_05 as ch04_05_tests  # noqa: E402
 import test_grading_ch08 as ch08_tests  # noqa: E402
+import test_grading_ch09 as ch09_tests  # noqa: E402
 from gantut import grading, student
 
 try:
@@ -54,6 +55,7 @@ EXERCISES = {
     "test_r1_penalty": ("r1_penalty",),
     "test_acceptance_probability": ("acceptance_probability",),
     "test_self_attention": ("SelfAttentionBlock",),
+    "test_lsgan_alpha": ("lsgan_d_loss", "smoothstep_alpha"),
 }
 
 # the correct answers of the checker tests, by the function they implement
@@ -69,6 +71,8 @@ CORRECT = {
     "mixture_likelihood": ch04_05_tests.ML_CORRECT,
     "unrolled_sgd_step": ch04_05_tests.US_CORRECT,
     "SelfAttentionBlock": ch08_tests.SA_CORRECT,
+    "lsgan_d_loss": ch09_tests.LS_CORRECT,
+    "smoothstep_alpha": ch09_tests.SS_CORRECT,
 }
 
 
@@ -152,7 +156,7 @@ def test_every_correct_answer_passes_the_hidden_tests(gid, name, alt):
 
 
 def test_all_correct_answers_are_tried():
-    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 46
+    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 52
 
 
 # --- wrong answers ---------------------------------------------------------------------------------
@@ -233,6 +237,10 @@ HIDDEN_WRONG = [
      "expected [2/3, 0.4]"),
     ("test_acceptance_probability", "acceptance_probability", _ap_one_minus, "not 1 − σ(−F̂)"),
     ("test_self_attention", "SelfAttentionBlock", _wrong(ch08_tests, "SA_WRONG", "no_residual"), "β is uniform"),
+    ("test_lsgan_alpha", "lsgan_d_loss", _wrong(ch09_tests, "LS_WRONG", "half_sum"), "each mean over its own batch"),
+    ("test_lsgan_alpha", "lsgan_d_loss", _wrong(ch09_tests, "LS_WRONG", "one_mean"), "each mean over its own batch"),
+    ("test_lsgan_alpha", "smoothstep_alpha", _wrong(ch09_tests, "SS_WRONG", "linear"), "α_max·(3t² − 2t³)"),
+    ("test_lsgan_alpha", "smoothstep_alpha", _wrong(ch09_tests, "SS_WRONG", "no_upper_clamp"), "clamped to [0, 1]"),
 ]
 
 

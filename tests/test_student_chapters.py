@@ -28,6 +28,7 @@ GRADED = {
     "06_r1.ipynb": {"test_r1_penalty"},
     "07_drs.ipynb": {"test_acceptance_probability"},
     "08_sagan.ipynb": {"test_self_attention"},
+    "09_lsgan_alpha.ipynb": {"test_lsgan_alpha"},
 }
 
 
