@@ -33,10 +33,11 @@ from .callbacks import BestCheckpointDecay, Snapshots, fid_every
 from .ema import EMA, recompute_batchnorm
 from .gan import AdversarialStep, GANStep, generate
 from .lsgan import AlphaLSGANStep, AlphaSchedule, Oscillation, oscillation
+from .progressive import DPretrainStep, GrowingG, L1StageStep, PairedBatches
 from .train import FitResult, every, fit, run_path
 from .unrolled import UnrolledStep
 
-__all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Run", "Eval", "load", "train",
+__all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Pretrained", "pretrain", "PRETRAIN_STORE", "Run", "Eval", "load", "train",
            "evaluate", "score", "fid_of", "loss_oscillation", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
@@ -121,13 +122,22 @@ class Recipe:
     alpha_kind: str = "linear"
     alpha_start: float = 0.0
     alpha_length: float = 0.0
+    # chapter 10: nets="growing" (gantut.progressive.GrowingG) and seed 003's pretraining before the GAN: pretrain_steps
+    # L1 updates per G stage (4, 8, 16, 32 px) and as many D updates on stored fakes (cpu; pretrain_gpu_steps on a GPU),
+    # latents paired with the images once ("fixed") or redrawn per batch, the new head faded in over `fade` of a stage
+    pretrain_steps: int = 0
+    pretrain_gpu_steps: int = 0
+    pairing: str = "fixed"
+    fade: float = 0.5
+    pretrain_lr: float = 1e-3
     steps: int = 1500              # the budget in G steps of the cpu profile (and of the table)
     gpu_steps: int = 187_500       # ... of the gpu profile: the seeds' 200 epochs of the full MNIST at batch 64
 
 
     def __post_init__(self) -> None:
         for what, value, allowed in [("step", self.step, ("gan", "mdgan", "unrolled")),
-                                     ("nets", self.nets, ("course", "dcgan", "mlp_attn")),
+                                     ("nets", self.nets, ("course", "dcgan", "mlp_attn", "growing")),
+                                     ("pairing", self.pairing, ("fixed", "redrawn")),
                                      ("opt", self.opt, ("adam", "rmsprop")), ("img_size", self.img_size, (28, 32))]:
             if value not in allowed:
                 raise ValueError(f"Recipe {self.name!r}: {what} must be one of {allowed}, got {value!r}.")
@@ -136,6 +146,8 @@ class Recipe:
         if self.alpha_max and (self.loss != "ls" or self.step != "gan"):
             raise ValueError(f"Recipe {self.name!r}: alpha_max is the fake target of the LSGAN loss; it needs "
                              f"loss='ls' and step='gan' (got loss={self.loss!r}, step={self.step!r}).")
+        if self.pretrain_steps and self.nets != "growing":
+            raise ValueError(f"Recipe {self.name!r}: pretraining grows G in stages; it needs nets='growing'.")
         if not (0.0 <= self.alpha_start <= 1.0 and 0.0 <= self.alpha_length <= 1.0):
             raise ValueError(f"Recipe {self.name!r}: alpha_start and alpha_length are fractions of the run's G steps, "
                              f"in [0, 1]; got {self.alpha_start} and {self.alpha_length}.")
@@ -144,17 +156,26 @@ class Recipe:
         """Every field but ``chapter`` (where it is taught does not change the weights) and the budgets (a run's
         own number of steps enters its key in :func:`train`)."""
         return {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in ("chapter", "steps", "gpu_steps") and not (k in _IMAGE_DEFAULTS and v == _IMAGE_DEFAULTS[k])}
+                if k not in ("chapter", "steps", "gpu_steps", "pretrain_steps", "pretrain_gpu_steps")
+                and not (k in _IMAGE_DEFAULTS and v == _IMAGE_DEFAULTS[k])}
 
     def budget(self) -> int:
         """G steps in the current profile: 8 (smoke), :attr:`steps` (cpu), :attr:`gpu_steps` (gpu)."""
         return int(config.by_profile(smoke=8, cpu=self.steps, gpu=self.gpu_steps))
 
+    def pretrain_budget(self) -> int:
+        """Pretraining updates per stage (and for D) in the current profile: 0 without pretraining, else 4 (smoke),
+        :attr:`pretrain_steps` (cpu), :attr:`pretrain_gpu_steps` (gpu)."""
+        if not self.pretrain_steps:
+            return 0
+        return int(config.by_profile(smoke=4, cpu=self.pretrain_steps, gpu=self.pretrain_gpu_steps))
+
 
 _IMAGE_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start", "alpha_max",
-                 "alpha_kind", "alpha_start", "alpha_length")
+                 "alpha_kind", "alpha_start", "alpha_length", "pairing", "fade", "pretrain_lr")
 _IMAGE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _IMAGE_FIELDS}
 
+PRETRAIN_CPU, PRETRAIN_GPU = 250, 9375  # chapter 10's pretraining updates per stage (gpu: 10 epochs of 60,000 at 64)
 LSGAN_RAMP = (0.4, 0.3)  # chapter 09's α ramp (start, length) as fractions of a run's G steps: α_max from 70 % on
 
 # cpu budgets (``steps``) chosen so that a chapter runs from scratch in <= 30 min on a 2-core machine with one torch
@@ -206,6 +227,17 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
              lr_D=4e-4, alpha_max=a_max, alpha_kind=kind, alpha_start=LSGAN_RAMP[0], alpha_length=LSGAN_RAMP[1],
              steps=2000, gpu_steps=100_000)
       for a_max in (0.3, 0.5, 0.9) for kind in ("linear", "smoothstep", "step")],
+    # chapter 10: seed 003's stacked pretraining (GrowingG 4 -> 32 px, L1 stages of 250 updates each, then 250 D updates
+    # on stored fakes; gpu: the seed's 10 epochs of the 60,000 images per stage) before its LSGAN (lr_G 4e-4, lr_D 3e-4),
+    # with and without chapter 09's ramp; and the same G from scratch at the same number of updates (2,000 GAN steps +
+    # 5 x 250 pretraining updates = 3,250 steps)
+    Recipe("lsgan_grow32_pre", "10", nets="growing", img_size=32, base=16, loss="ls", lr_G=4e-4, lr_D=3e-4,
+           pretrain_steps=PRETRAIN_CPU, pretrain_gpu_steps=PRETRAIN_GPU, steps=2000, gpu_steps=100_000),
+    Recipe("lsgan_grow32_pre_alpha", "10", nets="growing", img_size=32, base=16, loss="ls", lr_G=4e-4, lr_D=3e-4,
+           pretrain_steps=PRETRAIN_CPU, pretrain_gpu_steps=PRETRAIN_GPU, alpha_max=0.5, alpha_start=LSGAN_RAMP[0],
+           alpha_length=LSGAN_RAMP[1], steps=2000, gpu_steps=100_000),
+    Recipe("lsgan_grow32", "10", nets="growing", img_size=32, base=16, loss="ls", lr_G=4e-4, lr_D=3e-4,
+           steps=2000 + 5 * PRETRAIN_CPU, gpu_steps=100_000 + 5 * PRETRAIN_GPU),
 ]}
 
 
@@ -226,6 +258,9 @@ def recipe(r: str | Recipe, /, **changes: Any) -> Recipe:
 
 
 def _nets(r: Recipe) -> tuple[torch.nn.Module, torch.nn.Module]:
+    if r.nets == "growing":  # chapter 10: the stage-wise G at its full size, chapter 08's DCGAN D
+        return (nets.init_dcgan_weights(GrowingG(Z_DIM, r.img_size, 1, r.base)),
+                nets.init_dcgan_weights(nets.dcgan_D(r.img_size, 1, r.base, spectral_norm=r.sn_D, batchnorm=r.D_bn)))
     if r.nets in ("dcgan", "mlp_attn"):
         G = nets.init_dcgan_weights(nets.dcgan_G(Z_DIM, r.img_size, 1, r.base, batchnorm=r.G_bn, spectral_norm=r.sn_G,
                                                  attention_at=r.attn if r.nets == "dcgan" else None))
@@ -293,6 +328,7 @@ class Run:
     seconds: float                 # wall-clock seconds of training, as recorded when it was trained
     loaded: bool                   # True when this call trained nothing
     G_sample: torch.nn.Module | None = None  # the G to sample: the EMA of G when the recipe has one
+    pretrained: "Pretrained | None" = None   # chapter 10: the pretraining the GAN started from
 
     @property
     def name(self) -> str:
@@ -331,6 +367,91 @@ def loss_oscillation(run: Run, window: int | None = None, after: int | None = No
     return {k: oscillation(*run.history.series(k), after=after, window=window) for k in ("loss_D", "loss_G")}
 
 
+PRETRAIN_STORE = 5000  # chapter 10: fakes G draws once its stages are trained, for D's pretraining
+
+
+@dataclass
+class Pretrained:
+    """Seed 003's pretraining of one (recipe, dataset, seed): G after its last L1 stage, D after its regression on
+    stored fakes, each stage's history (``l1``, ``fade``) and 16 fixed-latent samples at each stage's size."""
+
+    G: GrowingG
+    D: torch.nn.Module
+    stages: list[FitResult]
+    D_history: FitResult
+    samples: list[torch.Tensor]
+    steps: int                     # updates per stage (and of D)
+    seconds: float                 # of every stage and of D, as recorded when trained
+
+    @property
+    def updates(self) -> int:
+        """Every pretraining update, G stages and D: what a from-scratch comparison adds to its GAN steps."""
+        return self.steps * (len(self.stages) + 1)
+
+
+def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: int | None = None,
+             device: torch.device | str | None = None, progress: bool | None = None) -> Pretrained:
+    """Load-or-train seed 003's pretraining for recipe ``r`` (nets ``"growing"``), ``steps`` updates per stage
+    (default :meth:`Recipe.pretrain_budget`): stage k trains blocks and heads 0 … k of a :class:`GrowingG` with L1
+    toward the training images averaged down to 4·2^k px (Adam ``pretrain_lr``, β (0.5, 0.999), a fresh optimiser
+    per stage, the new head faded in over ``fade`` of the stage), each stage its own :func:`gantut.fit` run and
+    checkpoint (a stage resumes exactly; a finished one is loaded); then :data:`PRETRAIN_STORE` fakes of the last
+    stage are stored and a fresh DCGAN D regresses (D(x) − y)² on them (y = 0) and on real images (y = 1).
+
+    Runs inside its own random stream (``torch.random.fork_rng``, seeded per stage), so whether it trains or loads,
+    the caller's stream is the same afterwards."""
+    r = recipe(r)
+    if r.nets != "growing":
+        raise ValueError(f"recipe {r.name!r} has nets={r.nets!r}; pretraining needs nets='growing'.")
+    P = r.pretrain_budget() if steps is None else int(steps)
+    train_set, name = load(dataset, "train", r.img_size), _check(dataset)
+    dev = torch.device(device) if device is not None else config.device()
+    N = len(train_set)
+    key = dict(img_size=r.img_size, base=r.base, pairing=r.pairing, fade=r.fade, lr=r.pretrain_lr, steps=P,
+               batch=r.batch_size, seed=seed, source=train_set.source)
+    adam = lambda params: torch.optim.Adam(params, lr=r.pretrain_lr, betas=(0.5, 0.999))  # noqa: E731
+    stages, samples, seconds = [], [], 0.0
+    show = torch.randn(16, Z_DIM, generator=torch.Generator().manual_seed(seed + 1000))
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        config.seed_everything(seed)
+        G = nets.init_dcgan_weights(GrowingG(Z_DIM, r.img_size, 1, r.base)).to(dev)
+        z_table = (torch.randn(N, Z_DIM, generator=torch.Generator().manual_seed(seed + 17))
+                   if r.pairing == "fixed" else None)
+        for k in range(G.n_stages):
+            config.seed_everything(1000 * seed + k)  # the stage's own stream: the same whether stage k − 1 trained or loaded
+            step = L1StageStep(G, adam(list(G.stage_parameters(k))), k, z_table, fade_steps=round(r.fade * P))
+            batches = data.TensorBatches(train_set.images, r.batch_size, labels=torch.arange(N),
+                                         generator=torch.Generator().manual_seed(1000 * seed + k), device=dev)
+            hist = fit(step, batches, P, state=step.state, checkpoint=run_path("pretrain", dataset, f"G-stage{k}", **key),
+                       desc=f"{dataset} pretraining G stage {k} ({G.sizes[k]} px) seed {seed}", progress=progress)
+            stages.append(hist)
+            seconds += hist.train_seconds
+            G.stage, G.fade_alpha = k, 1.0
+            samples.append(_stage_samples(G, show))
+        G.stage, G.fade_alpha = G.n_stages - 1, 1.0
+        config.seed_everything(1000 * seed + 99)
+        fakes = generate(G, PRETRAIN_STORE, Z_DIM, generator=torch.Generator().manual_seed(seed + 23))
+        D = nets.init_dcgan_weights(nets.dcgan_D(r.img_size, 1, r.base, spectral_norm=r.sn_D, batchnorm=r.D_bn)).to(dev)
+        d_step = DPretrainStep(D, adam(D.parameters()))
+        pairs = PairedBatches(
+            data.TensorBatches(train_set.images, r.batch_size, generator=torch.Generator().manual_seed(seed + 31), device=dev),
+            data.TensorBatches(fakes, r.batch_size, generator=torch.Generator().manual_seed(seed + 37), device=dev))
+        d_hist = fit(d_step, pairs, P, state=d_step.state,
+                     checkpoint=run_path("pretrain", dataset, "D", store=PRETRAIN_STORE, D_bn=r.D_bn, sn_D=r.sn_D, **key),
+                     desc=f"{dataset} pretraining D seed {seed}", progress=progress)
+    return Pretrained(G, D, stages, d_hist, samples, P, seconds + d_hist.train_seconds)
+
+
+@torch.no_grad()
+def _stage_samples(G: GrowingG, z: torch.Tensor) -> torch.Tensor:
+    was = G.training
+    G.eval()
+    try:
+        return G(z.to(nets.device_of(G))).cpu()
+    finally:
+        G.train(was)
+
+
 def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str = "mnist", *, eval_every: int | None = None,
           n_eval: int = 1000, n_snap: int = 64, device: torch.device | str | None = None,
           checkpoint: bool = True, progress: bool | None = None) -> Run:
@@ -346,7 +467,11 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     train_set, name = load(dataset, "train", r.img_size), _check(dataset)
     n_eval = min(n_eval, len(load(dataset, "test")))
     eval_every = eval_every or max(1, steps // 8)
+    pre = pretrain(r, seed, dataset, device=device, progress=progress) if r.pretrain_budget() else None
     step = build(r, seed, device, steps)
+    if pre is not None:  # the GAN starts from the pretrained pair (the optimisers built on these very parameters)
+        step.G.load_state_dict(pre.G.state_dict())
+        step.D.load_state_dict(pre.D.state_dict())
     dev = nets.device_of(step.G)
     batches = data.TensorBatches(train_set.images, step.real_batch(r.batch_size),
                                  generator=torch.Generator().manual_seed(seed), device=dev)
@@ -372,13 +497,14 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     path = None
     if checkpoint:
         path = run_path("mnist", dataset, r.name, seed=seed, steps=steps, n_eval=n_eval, n_snap=n_snap,
-                        eval_every=eval_every, source=train_set.source, **r.key())
+                        eval_every=eval_every, source=train_set.source, **r.key(),
+                        **({"pretrain": pre.steps} if pre is not None else {}))
     history = fit(step, batches, steps, state=state, callbacks=callbacks, checkpoint=path,
                   desc=f"{dataset} {r.name} seed {seed}", progress=progress)
     G_final = step.G
     if ema:
         G_final = recompute_batchnorm(ema.G_ema, Z_DIM, 20, r.batch_size, torch.Generator().manual_seed(seed + 7))
-    return Run(r, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded, G_final)
+    return Run(r, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded, G_final, pre)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -60,8 +60,10 @@ def test_a_recipes_key_changes_when_any_field_changes():
     image = {"img_size": 32, "G_bn": False, "D_bn": False, "sn_G": True, "sn_D": True, "attn": 8, "D_sigmoid": True,
              "ema": 0.99, "ema_start": 10}
     alpha = {"alpha_max": 0.9, "alpha_kind": "smoothstep", "alpha_start": 0.5, "alpha_length": 0.2}  # chapter 09's
+    grow = {"pairing": "redrawn", "fade": 0.0, "pretrain_lr": 2e-4}  # chapter 10's (its budgets enter the run's key)
     fields = {f.name for f in dataclasses.fields(em.Recipe)}
-    assert set(changed) | set(image) | set(alpha) == fields - {"chapter", "steps", "gpu_steps"}  # every weight-changing field
+    budgets = {"chapter", "steps", "gpu_steps", "pretrain_steps", "pretrain_gpu_steps"}
+    assert set(changed) | set(image) | set(alpha) | set(grow) == fields - budgets  # every weight-changing field
     for field, value in changed.items():
         assert em.recipe(base, **{field: value}).key() != base.key(), field
     dc = em.RECIPES["dcgan32"]
@@ -73,6 +75,9 @@ def test_a_recipes_key_changes_when_any_field_changes():
     ls = em.recipe("lsgan32_alpha5_linear")
     for field, value in alpha.items():
         assert em.recipe(ls, **{field: value}).key() != ls.key(), field
+    pre = em.recipe("lsgan_grow32_pre")
+    for field, value in grow.items():
+        assert em.recipe(pre, **{field: value}).key() != pre.key(), field
     # where it is taught and the profile budgets do not change the weights of a run with given steps
     assert em.recipe(base, steps=1, gpu_steps=2).key() == base.key()
     assert dataclasses.replace(base, chapter="99").key() == base.key()
