@@ -28,3 +28,7 @@ from .ch09 import *  # noqa: F401,F403,E402
 from .ch09 import __all__ as _ch09_all  # noqa: E402
 
 __all__ += list(_ch09_all)
+from .ch10 import *  # noqa: F401,F403,E402
+from .ch10 import __all__ as _ch10_all  # noqa: E402
+
+__all__ += list(_ch10_all)
