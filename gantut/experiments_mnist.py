@@ -454,20 +454,23 @@ def _stage_samples(G: GrowingG, z: torch.Tensor) -> torch.Tensor:
 
 def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str = "mnist", *, eval_every: int | None = None,
           n_eval: int = 1000, n_snap: int = 64, device: torch.device | str | None = None,
-          checkpoint: bool = True, progress: bool | None = None) -> Run:
+          checkpoint: bool = True, progress: bool | None = None, pretrain_steps: int | None = None) -> Run:
     """Load-or-train recipe ``r`` for ``steps`` G steps (default: the recipe's budget in this profile,
     :meth:`Recipe.budget`) under ``seed`` on the training split of ``dataset``.
 
     eval_every : FID of ``n_eval`` samples (fixed latents, seed + 1000) against ``n_eval`` test images (capped at
         the test split's size), and a grid of ``n_snap`` samples, every this many steps (default ``steps // 8``).
     A finished checkpoint is loaded, an unfinished one resumed; ``checkpoint=False`` always trains.
+    pretrain_steps : a recipe with pretraining (chapter 10) first runs :func:`pretrain` with this many updates per
+        stage (default: :meth:`Recipe.pretrain_budget`) and starts the GAN from its G and D.
     """
     r = recipe(r)
     steps = r.budget() if steps is None else int(steps)
     train_set, name = load(dataset, "train", r.img_size), _check(dataset)
     n_eval = min(n_eval, len(load(dataset, "test")))
     eval_every = eval_every or max(1, steps // 8)
-    pre = pretrain(r, seed, dataset, device=device, progress=progress) if r.pretrain_budget() else None
+    P = r.pretrain_budget() if pretrain_steps is None else int(pretrain_steps)
+    pre = pretrain(r, seed, dataset, steps=P, device=device, progress=progress) if r.pretrain_steps and P else None
     step = build(r, seed, device, steps)
     if pre is not None:  # the GAN starts from the pretrained pair (the optimisers built on these very parameters)
         step.G.load_state_dict(pre.G.state_dict())

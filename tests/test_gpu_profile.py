@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 TINY = {
     "n_seeds": 1, "steps": 20, "course_steps": 5, "steps_2d": 20, "steps_mnist": 8, "steps_dcgan": 8,
     "steps_vanilla": 8, "steps_wgan": 8, "calib_steps": 5, "burn_in": 500,
-    "gammas": [0.0, 10.0], "seeds_2d": [1], "Ks": [0, 1], "second_order_Ks": [1],
+    "gammas": [0.0, 10.0], "seeds_2d": [1], "Ks": [0, 1], "second_order_Ks": [1], "pretrain_steps": 4,
 }
 # MNIST chapters: their `steps` is G steps on MNIST (the recipes' smoke budget is 8)
 MNIST_STEPS = {"02": 8, "03": 8, "06": 8}
@@ -36,8 +36,8 @@ MNIST_STEPS = {"02": 8, "03": 8, "06": 8}
 # does ("n = 10000 is more than the 1000 test images").
 # Except in 08: Fashion-MNIST's test split has the full 10,000 images (no cap to catch), and its gpu-only cell computes
 # the Inception FID of N images per model, about 7 images/s on a CPU; N = 50 keeps that cell and every other in.
-# 09 alike (ten recipes in its gpu profile).
-CHAPTER_VALUES = {"08": {"n_eval": 50, "steps": 4}, "09": {"n_eval": 50, "steps": 20}}
+# 09 and 10 alike (09: ten recipes in its gpu profile).
+CHAPTER_VALUES = {"08": {"n_eval": 50, "steps": 4}, "09": {"n_eval": 50, "steps": 20}, "10": {"n_eval": 50, "steps": 20}}
 
 
 def _selected(config) -> bool:

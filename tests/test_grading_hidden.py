@@ -5,7 +5,7 @@ not run (other shapes and argument values, hand-derived values and gradients), w
 so that a student reading ``gantut.grading`` does not see them. Here, without running the notebooks:
 
 * each hidden block needs nothing from the notebook but ``torch`` and the student's function(s);
-* it passes the chapter's own solution and every correct answer of tests/test_grading*.py (52 of
+* it passes the chapter's own solution and every correct answer of tests/test_grading*.py (55 of
   them, written in different ways), leaves torch's random stream as it was, and is fast;
 * it fails realistic wrong answers with a message naming the mistake, including two that pass the
   visible checks (a generator that fixes the batch size, 1 − σ(−F̂) for σ(F̂));
@@ -31,6 +31,7 @@ import test_grading_ch03_06_07 as ch03_06_07_tests  # noqa: E402
 import test_grading_ch04_05 as ch04_05_tests  # noqa: E402
 import test_grading_ch08 as ch08_tests  # noqa: E402
 import test_grading_ch09 as ch09_tests  # noqa: E402
+import test_grading_ch10 as ch10_tests  # noqa: E402
 from gantut import grading, student
 
 try:
@@ -56,6 +57,7 @@ EXERCISES = {
     "test_acceptance_probability": ("acceptance_probability",),
     "test_self_attention": ("SelfAttentionBlock",),
     "test_lsgan_alpha": ("lsgan_d_loss", "smoothstep_alpha"),
+    "test_fade_in": ("fade_in",),
 }
 
 # the correct answers of the checker tests, by the function they implement
@@ -73,6 +75,7 @@ CORRECT = {
     "SelfAttentionBlock": ch08_tests.SA_CORRECT,
     "lsgan_d_loss": ch09_tests.LS_CORRECT,
     "smoothstep_alpha": ch09_tests.SS_CORRECT,
+    "fade_in": ch10_tests.FI_CORRECT,
 }
 
 
@@ -156,7 +159,7 @@ def test_every_correct_answer_passes_the_hidden_tests(gid, name, alt):
 
 
 def test_all_correct_answers_are_tried():
-    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 52
+    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 55
 
 
 # --- wrong answers ---------------------------------------------------------------------------------
@@ -241,6 +244,8 @@ HIDDEN_WRONG = [
     ("test_lsgan_alpha", "lsgan_d_loss", _wrong(ch09_tests, "LS_WRONG", "one_mean"), "each mean over its own batch"),
     ("test_lsgan_alpha", "smoothstep_alpha", _wrong(ch09_tests, "SS_WRONG", "linear"), "α_max·(3t² − 2t³)"),
     ("test_lsgan_alpha", "smoothstep_alpha", _wrong(ch09_tests, "SS_WRONG", "no_upper_clamp"), "clamped to [0, 1]"),
+    ("test_fade_in", "fade_in", _wrong(ch10_tests, "FI_WRONG", "swapped"), "non-square 2-channel map"),
+    ("test_fade_in", "fade_in", _wrong(ch10_tests, "FI_WRONG", "bilinear"), "repeated into a 2×2 block"),
 ]
 
 

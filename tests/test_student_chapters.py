@@ -29,6 +29,7 @@ GRADED = {
     "07_drs.ipynb": {"test_acceptance_probability"},
     "08_sagan.ipynb": {"test_self_attention"},
     "09_lsgan_alpha.ipynb": {"test_lsgan_alpha"},
+    "10_progressive_pretraining.ipynb": {"test_fade_in"},
 }
 
 
