@@ -3,11 +3,12 @@
     python scripts/table_mnist.py                  # MNIST, chapters 02-07, 3 seeds -> docs/results_mnist.md (+ .json)
     python scripts/table_mnist.py --quick          # 2 seeds, 200 G steps: checks that everything runs
     python scripts/table_mnist.py --seeds 0 1 2 3 --steps 3000
-    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-09 -> docs/results_images.md
+    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-10 -> docs/results_images.md
     python scripts/table_mnist.py --family images --dataset mnist --out docs/results_images_mnist.md
 
 Family ``mnist`` (the default) is described below; family ``images`` is chapter 08's ladder from DCGAN to SAGAN
-and chapter 09's LSGAN with its ten α ramps (the recipes of gantut.experiments_mnist.RECIPES taught there) on 32 px
+chapter 09's LSGAN with its ten α ramps and chapter 10's stacked pretraining (the recipes of
+gantut.experiments_mnist.RECIPES taught there) on 32 px
 images (28 px padded), with the same metrics in the feature space of the dataset's shipped classifier, and for the
 LSGAN rows how much the losses move where the ramps are at α_max (gantut.experiments_mnist.loss_oscillation).
 
@@ -88,18 +89,25 @@ LSGAN_CLAIMS = {"LSGAN": "003: losses oscillate after ~20k of 100k iterations (C
                 **{label: "003: oscillation damped, images comparable" + ("; 0.5 linear slightly best"
                                                                           if label == "LSGAN α 0.5 linear" else "")
                    for label, *_ in LSGAN_ROWS[1:]}}
-IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS
-IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS}
-# rows without an Inception FID: chapter 09 is about the losses, its images are read in the classifier space; the
+# chapter 10: seed 003's stacked pretraining, and the same nets from scratch at as many updates (3,250 GAN steps)
+GROW_ROWS = [("LSGAN, growing G, from scratch", "lsgan_grow32", False, "10"),
+             ("+ stacked pretraining", "lsgan_grow32_pre", False, "10"),
+             ("+ stacked pretraining + α ramp", "lsgan_grow32_pre_alpha", False, "10")]
+GROW_CLAIMS = {"LSGAN, growing G, from scratch": "–",
+               "+ stacked pretraining": "003: even bad samples keep the object's structure (CelebA 64 px)",
+               "+ stacked pretraining + α ramp": "003: and the losses stop oscillating"}
+IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS + GROW_ROWS
+IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS, **GROW_CLAIMS}
+# rows without an Inception FID: chapters 09-10 are about the losses and the worst samples, read in the classifier space; the
 # Inception features of one model's 1,000 samples cost about 5 min on this CPU (3 images/s with a second job running)
-NO_INCEPTION_CHAPTERS = {"09"}
+NO_INCEPTION_CHAPTERS = {"09", "10"}
 OSC_KEYS = [(f"{k} {what}", d) for k in ("loss_D", "loss_G") for what, d in (("std", 4), ("cv", 3), ("spikes", 1))]
 
 FAMILIES = {  # name: rows, seed claims, default dataset, default output, title, what the nets are
     "mnist": (ROWS, SEED_CLAIMS, "mnist", "results_mnist.md", "MNIST results: chapters 02, 03, 06, 07",
               "the course MLP (gantut.nets.course_G/course_D, z 100), 28 px"),
     "images": (IMAGE_ROWS, IMAGE_CLAIMS, "fashion", "results_images.md",
-               "32 px image results: chapters 08 (SAGAN) and 09 (LSGAN α)",
+               "32 px image results: chapters 08 (SAGAN), 09 (LSGAN α) and 10 (stacked pretraining)",
                "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100) and seed 004's MLP D with "
                "attention; images 28 px padded to 32 px"),
 }
@@ -198,7 +206,7 @@ def main(argv=None):
                          "on a CPU, minutes per model)")
     ap.add_argument("--n", type=int, default=1000, help="N generated and N test images per metric (capped at the test split)")
     ap.add_argument("--family", choices=sorted(FAMILIES), default="mnist",
-                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapters 08-09 at 32 px")
+                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapters 08-10 at 32 px")
     ap.add_argument("--dataset", choices=sorted(em.DATASETS), default=None, help="default: the family's")
     ap.add_argument("--out", default=None, help="default: docs/results_mnist.md or docs/results_images.md")
     args = ap.parse_args(argv)
@@ -303,10 +311,11 @@ def main(argv=None):
         first = osc_rows[0][1][0]
         lines += [
             "",
-            f"### Chapter 09: how much the losses move, G steps {first['osc_after'] + 1:,}-{osc_rows[0][1][0]['steps']:,}",
+            "### Chapters 09-10: how much the LSGAN losses move over the last 30 % of the GAN steps",
             "",
             f"Where every α ramp is at α_max (it starts at {100 * em.LSGAN_RAMP[0]:.0f} % of the run and reaches α_max "
-            f"at {100 * sum(em.LSGAN_RAMP):.0f} %), the same steps for the plain LSGAN: the mean over windows of {first['osc_window']} "
+            f"at {100 * sum(em.LSGAN_RAMP):.0f} %), the same share of the run for the rows without a ramp (G steps "
+            f"{first['osc_after'] + 1:,}-{first['steps']:,} of a {first['steps']:,}-step run): the mean over windows of {first['osc_window']} "
             "consecutive G steps of the per-step losses' standard deviation (std), the same relative to the window's mean "
             "(cv: the loss *level* falls with α, to (1 − α)²/4 for D and (1 − α)²/8 for G at the optimum, so std alone "
             "shrinks by construction), and spikes (steps whose loss is more than 3× its window's median). Mean ± std over "
