@@ -404,7 +404,7 @@ def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: in
     if r.nets != "growing":
         raise ValueError(f"recipe {r.name!r} has nets={r.nets!r}; pretraining needs nets='growing'.")
     P = r.pretrain_budget() if steps is None else int(steps)
-    train_set, name = load(dataset, "train", r.img_size), _check(dataset)
+    train_set = load(dataset, "train", r.img_size)
     dev = torch.device(device) if device is not None else config.device()
     N = len(train_set)
     key = dict(img_size=r.img_size, base=r.base, pairing=r.pairing, fade=r.fade, lr=r.pretrain_lr, steps=P,

@@ -123,11 +123,5 @@ def check_smoothstep_alpha(fn: Callable, name: str = "smoothstep_alpha") -> None
                            "and falls (even below 0) after the end."),
             (amax * ss(clamp(step - start)), "t must be a fraction of the ramp: divide step − start by the length."),
         ]))
-    results: list[float | GradingError] = []
-    for args in points:
-        try:
-            results.append(_number(call(*args), what))
-        except GradingError as e:
-            results.append(e)
-    _run_cases(cases, results, f"Expected {_SS}.")
+    _run_cases(cases, _collect(call, what, points, convert=_number), f"Expected {_SS}.")
     _ok(f"{name}: 0 before the start, 3t² − 2t³ inside, α_max after the end (two settings)")

@@ -378,14 +378,16 @@ def _run_cases(cases: Sequence[Case], results: Sequence[float | GradingError], h
         raise GradingError(f"{head} {hint}")
 
 
-def _collect(call: Callable, what: str, arg_lists: Sequence[tuple]) -> list[float | GradingError]:
-    """Call the student's function on every case; keep the value, or the error it raised. The tensors
-    passed must come back unchanged."""
+def _collect(call: Callable, what: str, arg_lists: Sequence[tuple],
+             convert: Callable[[Any, str], float] | None = None) -> list[float | GradingError]:
+    """Call the student's function on every case; keep the value (``convert``, default :func:`check_scalar`:
+    a 0-d tensor), or the error it raised. The tensors passed must come back unchanged."""
+    convert = convert or check_scalar
     results: list[float | GradingError] = []
     for args in arg_lists:
         before = {f"argument {i + 1}": (a, a.detach().clone()) for i, a in enumerate(args) if isinstance(a, torch.Tensor)}
         try:
-            results.append(check_scalar(call(*args), what))
+            results.append(convert(call(*args), what))
             _unchanged(what, before)
         except GradingError as e:
             results.append(e)
