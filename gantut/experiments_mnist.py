@@ -220,8 +220,8 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            lr_G=1e-4, lr_D=4e-4, betas=(0.0, 0.9), steps=2000),
     # chapter 09: LSGAN (a = 0, b = c = 1, linear D output) at seed 003's lr 4e-4 (tuning seed 100: FID 138 after 2,000
     # steps against 263 at 2e-4, docs/tuning_mnist.md), and its α ramps: α_max 0.3 / 0.5 / 0.9 x linear / smooth-step /
-    # step, starting at 40 %
-    # of the run and reaching α_max at 70 % (LSGAN_RAMP), so the last 30 % is read at full α. gpu: the seed's 100k steps.
+    # step, starting at 40 % of the run and reaching α_max at 70 % (LSGAN_RAMP), so the last 30 % is read at full α.
+    # gpu: the seed's 100k steps.
     Recipe("lsgan32", "09", nets="dcgan", img_size=32, base=16, loss="ls", lr_G=4e-4, lr_D=4e-4, steps=2000,
            gpu_steps=100_000),
     *[Recipe(f"lsgan32_alpha{round(10 * a_max)}_{kind}", "09", nets="dcgan", img_size=32, base=16, loss="ls", lr_G=4e-4,
