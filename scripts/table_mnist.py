@@ -108,8 +108,9 @@ FAMILIES = {  # name: rows, seed claims, default dataset, default output, title,
               "the course MLP (gantut.nets.course_G/course_D, z 100), 28 px"),
     "images": (IMAGE_ROWS, IMAGE_CLAIMS, "fashion", "results_images.md",
                "32 px image results: chapters 08 (SAGAN), 09 (LSGAN α) and 10 (stacked pretraining)",
-               "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100) and seed 004's MLP D with "
-               "attention; images 28 px padded to 32 px"),
+               "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100), seed 004's MLP D with "
+               "attention (chapter 08) and chapter 10's gantut.progressive.GrowingG (base 16) with the DCGAN-32 D; "
+               "images 28 px padded to 32 px"),
 }
 
 
@@ -289,13 +290,13 @@ def main(argv=None):
         f"{n} generated vs the {n} test images, grey images resized to 299 px RGB inside; "
         + (f"seed{'s' if len(inc_seeds) != 1 else ''} {', '.join(map(str, inc_seeds))} only (it costs minutes per "
            "model on a CPU)"
-           + (f"; not for chapter {', '.join(sorted(NO_INCEPTION_CHAPTERS))}'s rows, which are read in the classifier "
-              "space." if any(row[3] in NO_INCEPTION_CHAPTERS for row in rows) else ".") if inc_seeds else
+           + (f"; not for the rows of chapters {' and '.join(sorted(NO_INCEPTION_CHAPTERS))}, which are read in the "
+              "classifier space." if any(row[3] in NO_INCEPTION_CHAPTERS for row in rows) else ".") if inc_seeds else
            "**not computed in this run** (about 2-7 images/s on this CPU, so minutes per model: run the command "
            "with `--inception-seeds 0`)."),
         "",
         "| technique | ch | G steps | FID | recognisable % | smallest class % | accepted | Inception FID "
-        "| train s / run | seed reports (pytorch-fid Inception, full MNIST) |",
+        "| train s / run | seed reports |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, recipe, with_drs, chapter in rows:
@@ -329,9 +330,14 @@ def main(argv=None):
                          + f" | {ms([r['FID'] for r in rs])} | {ms([r['recognisable %'] for r in rs])} |")
     lines += [
         "",
-        "The seed numbers use another metric (Inception features, 10k images of the full MNIST, JPG/PNG files), "
+        "The seed numbers (reports 002 and 004) use another metric (pytorch-fid Inception features, 10k images of the "
+        "full MNIST, JPG/PNG files), "
         + ("" if dataset == "mnist" else f"another dataset (MNIST, where this table is {data_name}), ")
-        + "and other budgets (100-200 epochs): compare the *ordering* of techniques, not the values. Training seconds are "
+        + "and other budgets (100-200 epochs): compare the *ordering* of techniques, not the values"
+        + ("; seed 003's claims (chapters 09-10) are qualitative, on CelebA at 64 px and 100,000 iterations"
+           if any(row[3] in ("09", "10") for row in rows) else "")
+        + ". G steps are GAN steps (chapter 10's pretrained rows have 1,250 pretraining updates before theirs). "
+        "Training seconds are "
         "as recorded when each model was trained (a shared, loaded machine inflates them).",
         "",
     ]
