@@ -98,7 +98,19 @@ class GrowingG(nn.Module):
         return out
 
 
-class L1StageStep:
+class _Counted:
+    """What :func:`gantut.fit` checkpoints of a pretraining step: its update counter."""
+
+    updates = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"updates": self.updates}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.updates = int(state["updates"])
+
+
+class L1StageStep(_Counted):
     """One update of stage ``stage`` of a :class:`GrowingG`: L1 toward the real images averaged down to that stage's
     size (:func:`l1_stage_loss`). Batches are ``(images, indices)`` (a :class:`gantut.data.TensorBatches` with
     ``labels = torch.arange(N)``): with ``pairing="fixed"`` image i always meets latent ``z_table[i]``; with
@@ -116,12 +128,6 @@ class L1StageStep:
     @property
     def state(self) -> dict:
         return {"G": self.G, "opt_G": self.opt, "step": self}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"updates": self.updates}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.updates = int(state["updates"])
 
     def fade(self) -> float:
         if self.stage == 0 or self.fade_steps <= 0:
@@ -144,7 +150,7 @@ class L1StageStep:
         return {"l1": loss.detach(), "fade": torch.tensor(self.G.fade_alpha)}
 
 
-class DPretrainStep:
+class DPretrainStep(_Counted):
     """D's pretraining on stored fakes (y = 0) and reals (y = 1): L = ½E(D(x) − 1)² + ½E(D(x̃))², i.e.
     (D(x) − y)² averaged over a batch of B reals and B stored fakes. Batches are ``(reals, fakes)`` pairs."""
 
@@ -155,12 +161,6 @@ class DPretrainStep:
     @property
     def state(self) -> dict:
         return {"D": self.D, "opt_D": self.opt, "step": self}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"updates": self.updates}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.updates = int(state["updates"])
 
     def __call__(self, batch) -> dict[str, torch.Tensor]:
         real, fake = batch
