@@ -32,13 +32,13 @@ from . import config, data, mdgan, metrics, nets
 from .callbacks import BestCheckpointDecay, Snapshots, fid_every
 from .ema import EMA, recompute_batchnorm
 from .gan import AdversarialStep, GANStep, generate
-from .lsgan import AlphaLSGANStep, AlphaSchedule, Oscillation, oscillation
+from .lsgan import AlphaLSGANStep, AlphaSchedule, Oscillation, equilibrium_losses, oscillation
 from .progressive import DPretrainStep, GrowingG, L1StageStep, PairedBatches
 from .train import FitResult, every, fit, run_path
 from .unrolled import UnrolledStep
 
 __all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Pretrained", "pretrain", "PRETRAIN_STORE", "Run", "Eval", "load", "train",
-           "evaluate", "score", "fid_of", "loss_oscillation", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
+           "evaluate", "score", "fid_of", "loss_oscillation", "oscillation_table", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
 Z_DIM = 100
@@ -157,7 +157,7 @@ class Recipe:
         own number of steps enters its key in :func:`train`)."""
         return {k: v for k, v in dataclasses.asdict(self).items()
                 if k not in ("chapter", "steps", "gpu_steps", "pretrain_steps", "pretrain_gpu_steps")
-                and not (k in _IMAGE_DEFAULTS and v == _IMAGE_DEFAULTS[k])}
+                and not (k in _LATER_DEFAULTS and v == _LATER_DEFAULTS[k])}
 
     def budget(self) -> int:
         """G steps in the current profile: 8 (smoke), :attr:`steps` (cpu), :attr:`gpu_steps` (gpu)."""
@@ -171,9 +171,10 @@ class Recipe:
         return int(config.by_profile(smoke=4, cpu=self.pretrain_steps, gpu=self.pretrain_gpu_steps))
 
 
-_IMAGE_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start", "alpha_max",
+# fields added after the first checkpoints were written (the 32 px image base, chapters 09-10): in the key only when changed
+_LATER_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start", "alpha_max",
                  "alpha_kind", "alpha_start", "alpha_length", "pairing", "fade", "pretrain_lr")
-_IMAGE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _IMAGE_FIELDS}
+_LATER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _LATER_FIELDS}
 
 PRETRAIN_CPU, PRETRAIN_GPU = 250, 9375  # chapter 10's pretraining updates per stage (gpu: 10 epochs of 60,000 at 64)
 LSGAN_RAMP = (0.4, 0.3)  # chapter 09's α ramp (start, length) as fractions of a run's G steps: α_max from 70 % on
@@ -359,6 +360,26 @@ def fid_of(G: torch.nn.Module, dataset: str = "mnist", split: str = "test", n: i
                        f"classifier:{name}")
 
 
+def oscillation_table(osc: Mapping[str, Sequence[Mapping[str, Oscillation]]],
+                      alpha_max: Mapping[str, float] | None = None) -> str:
+    """Markdown: one row per label of :func:`loss_oscillation` results (one per seed), mean ± std over seeds of std,
+    cv and spikes for ``loss_D`` and ``loss_G``; with ``alpha_max`` (label -> α_max) also each loss at D = D*,
+    p_g = p_d (:func:`gantut.lsgan.equilibrium_losses`), the level the spread should be read against."""
+    head = ["variant"]
+    for k in ("loss_D", "loss_G"):
+        head += ([f"L_{k[-1]} at D*"] if alpha_max is not None else []) + [f"{k} std", f"{k} cv", f"{k} spikes"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, os_ in osc.items():
+        cells = []
+        for i, k in enumerate(("loss_D", "loss_G")):
+            if alpha_max is not None:
+                cells.append(f"{equilibrium_losses(alpha_max[label])[i]:.4f}")
+            cells += [str(metrics.mean_std([getattr(o[k], w) for o in os_], d)) for w, d in (("std", 4), ("cv", 3),
+                                                                                             ("spikes", 1))]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def loss_oscillation(run: Run, window: int | None = None, after: int | None = None) -> dict[str, Oscillation]:
     """:func:`gantut.lsgan.oscillation` of ``loss_D`` and ``loss_G`` of a run after step ``after`` (default: where
     chapter 09's ramps reach α_max, 70 % of the run, so that a base LSGAN is read over the same steps), in windows
@@ -412,7 +433,6 @@ def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: in
                batch=r.batch_size, seed=seed, source=train_set.source)
     adam = lambda params: torch.optim.Adam(params, lr=r.pretrain_lr, betas=(0.5, 0.999))  # noqa: E731
     stages, samples, seconds = [], [], 0.0
-    show = torch.randn(16, Z_DIM, generator=torch.Generator().manual_seed(seed + 1000))
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         config.seed_everything(seed)
         G = nets.init_dcgan_weights(GrowingG(Z_DIM, r.img_size, 1, r.base)).to(dev)
@@ -428,7 +448,7 @@ def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: in
             stages.append(hist)
             seconds += hist.train_seconds
             G.stage, G.fade_alpha = k, 1.0
-            samples.append(_stage_samples(G, show))
+            samples.append(generate(G, 16, Z_DIM, generator=torch.Generator().manual_seed(seed + 1000)))
         G.stage, G.fade_alpha = G.n_stages - 1, 1.0
         config.seed_everything(1000 * seed + 99)
         fakes = generate(G, PRETRAIN_STORE, Z_DIM, generator=torch.Generator().manual_seed(seed + 23))
@@ -441,16 +461,6 @@ def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: in
                      checkpoint=run_path("pretrain", dataset, "D", store=PRETRAIN_STORE, D_bn=r.D_bn, sn_D=r.sn_D, **key),
                      desc=f"{dataset} pretraining D seed {seed}", progress=progress)
     return Pretrained(G, D, stages, d_hist, samples, P, seconds + d_hist.train_seconds)
-
-
-@torch.no_grad()
-def _stage_samples(G: GrowingG, z: torch.Tensor) -> torch.Tensor:
-    was = G.training
-    G.eval()
-    try:
-        return G(z.to(nets.device_of(G))).cpu()
-    finally:
-        G.train(was)
 
 
 def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str = "mnist", *, eval_every: int | None = None,

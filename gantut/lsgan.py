@@ -15,7 +15,7 @@ D(G(z) − α)², means (D(G(z)) − α)²): at p_g = p_d the optimum is D* = (1
   *level* falls with α, so a smaller loss spread after the ramp is partly a change of scale (read
   :attr:`Oscillation.cv` beside :attr:`Oscillation.std`).
 * :func:`oscillation` — the loss oscillation as numbers: windowed standard deviation, coefficient of
-  variation and spike count of a loss series after a step.
+  variation and spike count of a loss series after a step (:func:`windows` cuts a series into windows).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import torch
 from .gan import GANStep
 from .losses import LeastSquaresLoss, alpha_ramp
 
-__all__ = ["AlphaSchedule", "AlphaLSGANStep", "equilibrium_losses", "Oscillation", "oscillation"]
+__all__ = ["AlphaSchedule", "AlphaLSGANStep", "equilibrium_losses", "Oscillation", "windows", "oscillation"]
 
 
 @dataclass(frozen=True)
@@ -97,17 +97,23 @@ class Oscillation:
                 f"window median) over {self.n} steps after step {self.after} (windows of {self.window})")
 
 
-def oscillation(steps: Sequence[int], values: Sequence[float], after: int = 0, window: int = 100,
-                spike_factor: float = 3.0) -> Oscillation:
-    """:class:`Oscillation` of the values logged at ``steps`` > ``after``, in windows of ``window`` values (a last
-    partial window is dropped). Raises when fewer than one window's values are left."""
-    s, v = np.asarray(steps), np.asarray(values, dtype=np.float64)
-    v = v[s > after]
+def windows(values: Sequence[float], window: int) -> np.ndarray:
+    """The values in consecutive windows of ``window``: a k×window array (a last partial window is dropped).
+    Raises when fewer than one window's values are given."""
+    v = np.asarray(values, dtype=np.float64)
     k = len(v) // int(window)
     if k < 1:
-        raise ValueError(f"{len(v)} values after step {after}: fewer than one window of {window}; "
-                         "train longer or use a smaller window.")
-    w = v[: k * window].reshape(k, window)
+        raise ValueError(f"{len(v)} values: fewer than one window of {window}; train longer or use a smaller window.")
+    return v[: k * window].reshape(k, int(window))
+
+
+def oscillation(steps: Sequence[int], values: Sequence[float], after: int = 0, window: int = 100,
+                spike_factor: float = 3.0) -> Oscillation:
+    """:class:`Oscillation` of the values logged at ``steps`` > ``after``, in :func:`windows` of ``window`` values.
+    Raises when fewer than one window's values are left."""
+    s, v = np.asarray(steps), np.asarray(values, dtype=np.float64)
+    w = windows(v[s > after], window)
+    k = len(w)
     std, mean, med = w.std(axis=1, ddof=1), w.mean(axis=1), np.median(w, axis=1)
     return Oscillation(std=float(std.mean()), cv=float((std / np.abs(mean)).mean()),
                        spikes=int((w > spike_factor * med[:, None]).sum()), n=int(k * window), window=int(window),

@@ -6,7 +6,7 @@
     python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-10 -> docs/results_images.md
     python scripts/table_mnist.py --family images --dataset mnist --out docs/results_images_mnist.md
 
-Family ``mnist`` (the default) is described below; family ``images`` is chapter 08's ladder from DCGAN to SAGAN
+Family ``mnist`` (the default) is described below; family ``images`` is chapter 08's ladder from DCGAN to SAGAN,
 chapter 09's LSGAN with its ten α ramps and chapter 10's stacked pretraining (the recipes of
 gantut.experiments_mnist.RECIPES taught there) on 32 px
 images (28 px padded), with the same metrics in the feature space of the dataset's shipped classifier, and for the
@@ -152,9 +152,10 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
         x = generate(run.G, n, em.Z_DIM, generator=torch.Generator().manual_seed(1000 + seed))  # = evaluate's
     out.update(em.score(x, dataset, n).values())
     if r.loss == "ls":  # chapter 09: how much the losses move where the ramps are at α_max (the same steps for all)
-        for k, o in em.loss_oscillation(run).items():
-            out.update({f"{k} std": o.std, f"{k} cv": o.cv, f"{k} spikes": o.spikes, "osc_after": o.after,
-                        "osc_window": o.window})
+        osc = em.loss_oscillation(run)
+        for k, o in osc.items():
+            out.update({f"{k} std": o.std, f"{k} cv": o.cv, f"{k} spikes": o.spikes})
+        out.update(osc_after=osc["loss_D"].after, osc_window=osc["loss_D"].window)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(x[:36].clone(), path.with_suffix(".samples.pt"))  # for the side-by-side figure
     if inception:

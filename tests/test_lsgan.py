@@ -106,3 +106,30 @@ def test_recipe_places_the_ramp_in_the_run_and_refuses_other_losses():
         em.recipe("dcgan32", alpha_max=0.5)
     with pytest.raises(ValueError, match="fractions"):
         em.recipe("dcgan32", loss="ls", alpha_start=2.0)
+
+
+def test_windows_cut_a_series_and_drop_the_partial_tail():
+    from gantut.lsgan import windows
+
+    w = windows(range(1, 8), 3)   # 1..7 -> [[1, 2, 3], [4, 5, 6]], the 7 dropped
+    assert w.tolist() == [[1, 2, 3], [4, 5, 6]]
+    with pytest.raises(ValueError, match="fewer than one window"):
+        windows([1, 2], 3)
+
+
+def test_oscillation_table_rows_and_the_levels_at_d_star():
+    from gantut.lsgan import Oscillation
+
+    def o(std, cv, spikes):
+        return Oscillation(std=std, cv=cv, spikes=spikes, n=100, window=100, after=0, spike_factor=3.0)
+
+    osc = {"LSGAN": [{"loss_D": o(0.04, 0.3, 2), "loss_G": o(0.12, 0.4, 0)},
+                     {"loss_D": o(0.06, 0.5, 4), "loss_G": o(0.14, 0.4, 0)}]}
+    table = em.oscillation_table(osc, alpha_max={"LSGAN": 0.0})
+    head, _, row = table.split("\n")
+    assert head == ("| variant | L_D at D* | loss_D std | loss_D cv | loss_D spikes | L_G at D* | loss_G std | "
+                    "loss_G cv | loss_G spikes |")
+    # D at D* with α = 0: 0.25 and 0.125; mean ± std (ddof 1) over the two seeds
+    assert row == ("| LSGAN | 0.2500 | 0.0500 ± 0.0141 | 0.400 ± 0.141 | 3.0 ± 1.4 | 0.1250 | 0.1300 ± 0.0141 | "
+                   "0.400 ± 0.000 | 0.0 ± 0.0 |")
+    assert "L_D at D*" not in em.oscillation_table(osc)
