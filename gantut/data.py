@@ -41,6 +41,7 @@ __all__ = [
     "pad_to_32",
     "load_mnist",
     "load_fashion_mnist",
+    "FASHION_CLASSES",
     "load_image_folder",
     "read_idx",
     "subset",
@@ -622,6 +623,10 @@ def load_mnist(split: str = "train", root: str | Path | None = None, download: b
 
 
 # --- Fashion-MNIST ----------------------------------------------------------------------------
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")  # Fashion-MNIST's labels 0-9 (Xiao et al. 2017, arXiv:1708.07747)
+
 
 def load_fashion_mnist(split: str = "train", root: str | Path | None = None, download: bool = True) -> ImageData:
     """Fashion-MNIST (Zalando) as ``N×1×28×28`` in [−1, 1] with labels; prints which source was used.

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
 
-from . import config, data, mdgan, metrics, nets
+from . import config, data, lfm, mdgan, metrics, nets
 from .callbacks import BestCheckpointDecay, Snapshots, fid_every
 from .ema import EMA, recompute_batchnorm
 from .gan import AdversarialStep, GANStep, generate
@@ -37,8 +38,8 @@ from .progressive import DPretrainStep, GrowingG, L1StageStep, PairedBatches
 from .train import FitResult, every, fit, run_path
 from .unrolled import UnrolledStep
 
-__all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Pretrained", "pretrain", "PRETRAIN_STORE", "Run", "Eval", "load", "train",
-           "evaluate", "score", "fid_of", "loss_oscillation", "oscillation_table", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
+__all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Pretrained", "pretrain", "PRETRAIN_STORE", "Run", "Eval", "load", "training_images", "train",
+           "evaluate", "score", "test_images", "TRACKED", "SMALL_N", "Tracker", "tracker", "tracked_floor", "Curve", "curve", "fid_of", "loss_oscillation", "oscillation_table", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
 Z_DIM = 100
@@ -130,6 +131,18 @@ class Recipe:
     pairing: str = "fixed"
     fade: float = 0.5
     pretrain_lr: float = 1e-3
+    # chapter 11: limited data (the first `subset` training images, or `subset_kind="stratified"`: as many of each
+    # class; 0 = all) and seed 000's LFM (gantut.lfm): `lfm` = "adversarial" (Eq. 4) or "cooperative" (the code),
+    # orthogonal latent pairs with threshold `lfm_T` (or antipodal pairs), a feature head on D (frozen at init
+    # with lfm_head=False), weights lam_D, lam_G
+    subset: int = 0
+    subset_kind: str = "first"
+    lfm: str = ""
+    lfm_T: float = 1.5
+    lfm_pairs: str = "orthogonal"
+    lfm_head: bool = True
+    lam_D: float = 0.5
+    lam_G: float = 0.5
     steps: int = 1500              # the budget in G steps of the cpu profile (and of the table)
     gpu_steps: int = 187_500       # ... of the gpu profile: the seeds' 200 epochs of the full MNIST at batch 64
 
@@ -138,6 +151,9 @@ class Recipe:
         for what, value, allowed in [("step", self.step, ("gan", "mdgan", "unrolled")),
                                      ("nets", self.nets, ("course", "dcgan", "mlp_attn", "growing")),
                                      ("pairing", self.pairing, ("fixed", "redrawn")),
+                                     ("subset_kind", self.subset_kind, ("first", "stratified")),
+                                     ("lfm", self.lfm, ("", *lfm.FORMS)), ("lfm_pairs", self.lfm_pairs,
+                                                                          ("orthogonal", "antipodal")),
                                      ("opt", self.opt, ("adam", "rmsprop")), ("img_size", self.img_size, (28, 32))]:
             if value not in allowed:
                 raise ValueError(f"Recipe {self.name!r}: {what} must be one of {allowed}, got {value!r}.")
@@ -148,6 +164,11 @@ class Recipe:
                              f"loss='ls' and step='gan' (got loss={self.loss!r}, step={self.step!r}).")
         if self.pretrain_steps and self.nets != "growing":
             raise ValueError(f"Recipe {self.name!r}: pretraining grows G in stages; it needs nets='growing'.")
+        if self.lfm and (self.nets != "dcgan" or self.step != "gan" or self.loss != "nonsaturating"):
+            raise ValueError(f"Recipe {self.name!r}: LFM is seed 000's DCGAN term; it needs nets='dcgan', step='gan' "
+                             f"and loss='nonsaturating' (got {self.nets!r}, {self.step!r}, {self.loss!r}).")
+        if self.subset < 0:
+            raise ValueError(f"Recipe {self.name!r}: subset is a number of training images (0 = all), got {self.subset}.")
         if not (0.0 <= self.alpha_start <= 1.0 and 0.0 <= self.alpha_length <= 1.0):
             raise ValueError(f"Recipe {self.name!r}: alpha_start and alpha_length are fractions of the run's G steps, "
                              f"in [0, 1]; got {self.alpha_start} and {self.alpha_length}.")
@@ -173,7 +194,8 @@ class Recipe:
 
 # fields added after the first checkpoints were written (the 32 px image base, chapters 09-10): in the key only when changed
 _LATER_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start", "alpha_max",
-                 "alpha_kind", "alpha_start", "alpha_length", "pairing", "fade", "pretrain_lr")
+                 "alpha_kind", "alpha_start", "alpha_length", "pairing", "fade", "pretrain_lr", "subset", "subset_kind",
+                 "lfm", "lfm_T", "lfm_pairs", "lfm_head", "lam_D", "lam_G")
 _LATER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _LATER_FIELDS}
 
 PRETRAIN_CPU, PRETRAIN_GPU = 250, 9375  # chapter 10's pretraining updates per stage (gpu: 10 epochs of 60,000 at 64)
@@ -240,6 +262,15 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            alpha_length=LSGAN_RAMP[1], steps=2000, gpu_steps=100_000),
     Recipe("lsgan_grow32", "10", nets="growing", img_size=32, base=16, loss="ls", lr_G=4e-4, lr_D=3e-4,
            steps=2000 + 5 * PRETRAIN_CPU, gpu_steps=100_000 + 5 * PRETRAIN_GPU),
+    # chapter 11: seed 000's DCGAN-LFM on limited data (the first `subset` training images): the paper's adversarial
+    # form (Eq. 4), the reference code's cooperative form (both players minimise |R|, weight 0.5 each as the code's
+    # (BCE + |R|/2)/2), and Section 4.3's ablation (G only, the head frozen at init); orthogonal pairs with T = 1.5
+    # (src/LFMz.py). Chapter 11 runs each with the plain dcgan32 at every size (subset=...); gpu: the seed's 300k steps
+    Recipe("dcgan32_lfm", "11", nets="dcgan", img_size=32, base=16, lfm="adversarial", steps=2000, gpu_steps=300_000),
+    Recipe("dcgan32_lfm_code", "11", nets="dcgan", img_size=32, base=16, lfm="cooperative", steps=2000,
+           gpu_steps=300_000),
+    Recipe("dcgan32_lfm_G", "11", nets="dcgan", img_size=32, base=16, lfm="adversarial", lam_D=0.0, lfm_head=False,
+           steps=2000, gpu_steps=300_000),
 ]}
 
 
@@ -269,6 +300,9 @@ def _nets(r: Recipe) -> tuple[torch.nn.Module, torch.nn.Module]:
         if r.nets == "dcgan":
             D = nets.init_dcgan_weights(nets.dcgan_D(r.img_size, 1, r.base, spectral_norm=r.sn_D, batchnorm=r.D_bn,
                                                      out_dim=r.D_out, attention_at=r.attn))
+            if r.lfm:  # seed 000's feature head beside the classifier (DCGAN init): the trunk is the plain DCGAN's
+                D = lfm.FeatureHeadD(D, Z_DIM, trainable=r.lfm_head)
+                nets.init_dcgan_weights(D.extractor)
         else:
             from .sagan import MLPAttentionD
             D = MLPAttentionD(r.img_size, 1, spectral_norm=r.sn_D, sigmoid=r.D_sigmoid)
@@ -307,6 +341,9 @@ def build(r: str | Recipe, seed: int = 0, device: torch.device | str | None = No
         return UnrolledStep(G, D, opt_G, opt_D, Z_DIM, K=r.K, order=r.order, loss=r.loss,
                             g_objective=r.g_objective, r1_gamma=r.r1_gamma)
     kw = dict(n_critic=r.n_critic, gp_lambda=r.gp_lambda, r1_gamma=r.r1_gamma, r1_every=r.r1_every, clip=r.clip)
+    if r.lfm:
+        prior = lfm.OrthogonalPairPrior(Z_DIM, r.lfm_T, antipodal=r.lfm_pairs == "antipodal")
+        return lfm.LFMStep(G, D, opt_G, opt_D, prior, lfm.LFMTerm(r.lam_D, r.lam_G, r.lfm), **kw)
     if r.loss == "ls":  # LSGAN (a = α(t), b = c = 1); α = 0 throughout unless the recipe ramps it
         return AlphaLSGANStep(G, D, opt_G, opt_D, Z_DIM, alpha_schedule(r, steps), **kw)
     return GANStep(G, D, opt_G, opt_D, Z_DIM, loss=r.loss, **kw)
@@ -463,9 +500,111 @@ def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: in
     return Pretrained(G, D, stages, d_hist, samples, P, seconds + d_hist.train_seconds)
 
 
+
+TRACKED = ("fid", "fid128", "kid", "recall", "coverage", "recognisable", "classes")  # what train(track=True) logs
+SMALL_N = 128  # seed 000's FID: 128 generated images against the statistics of the whole real set
+
+
+class Tracker:
+    """Scores an image set against the ``n`` test images of :func:`test_images`, from one pass of the classifier:
+    FID, KID (all n against all n), recall and coverage (k = 3 and 5), the recognisable share (top probability
+    >= 0.9) and the number of classes predicted (:data:`TRACKED`); ``fid128`` is seed 000's figure, the first
+    :data:`SMALL_N` images against the statistics of the whole test split. The real side is computed once."""
+
+    def __init__(self, dataset: str, n: int = 1000) -> None:
+        name = _check(dataset)
+        self.n = n
+        self.space = metrics.feature_space(f"classifier:{name}")
+        self.real_f = self.space.features(test_images(dataset, n))
+        self.real = metrics.Stats.from_features(self.real_f, self.space.name)
+        self.full = metrics.reference_stats(name, "test", n=None, features=self.space.name)
+
+    def scores(self, x: torch.Tensor) -> dict[str, float]:
+        if len(x) != self.n:
+            raise ValueError(f"the tracker compares {self.n} images with {self.n} test images; got {len(x)}.")
+        f, p = self.space.features(x), self.space.probs(x)
+        fake, small = metrics.Stats.from_features(f, self.space.name), metrics.Stats.from_features(f[:SMALL_N],
+                                                                                                    self.space.name)
+        pr = metrics.prdc_metrics(self.real_f, f, 3, 5, self.space.name)
+        with warnings.catch_warnings():  # 128 samples in 128-d features: singular by design, as in the seed (2048-d)
+            warnings.filterwarnings("ignore", message="frechet_distance: sigma1 is singular", category=UserWarning)
+            fid128 = metrics.frechet_distance(small.mu, small.sigma, self.full.mu, self.full.sigma)
+        return {"fid": metrics.frechet_distance(fake.mu, fake.sigma, self.real.mu, self.real.sigma), "fid128": fid128,
+                "kid": metrics.kid_from_features(self.real_f, f).value, "recall": pr.recall, "coverage": pr.coverage,
+                "recognisable": metrics.recognisability_from_probs(p).rate,
+                "classes": float(len(set(p.argmax(1).tolist())))}
+
+
+def tracker(G: torch.nn.Module, dataset: str, n: int = 1000, seed: int = 1000) -> Any:
+    """A function of the training loop: :meth:`Tracker.scores` of ``n`` samples of G (fixed latents, ``seed``).
+    Chapter 11 watches a model collapse through it."""
+    t = Tracker(dataset, n)
+    return lambda loop: t.scores(generate(G, n, Z_DIM, generator=torch.Generator().manual_seed(seed)))
+
+
+def tracked_floor(dataset: str, n: int = 1000, draws: int = 5) -> dict[str, list[float]]:
+    """:meth:`Tracker.scores` of real training images (``draws`` disjoint random sets of ``n``, seeded): what a perfect
+    generator scores on every tracked number at this N (FID's small-N bias, KID's absence of it)."""
+    t, train_x = Tracker(dataset, n), load(dataset, "train").images
+    if draws * n > len(train_x):
+        raise ValueError(f"{draws} disjoint draws of {n} need {draws * n:,} training images; {dataset} has {len(train_x):,}.")
+    order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))
+    rows = [t.scores(train_x[order[k * n:(k + 1) * n]]) for k in range(draws)]
+    return {key: [r[key] for r in rows] for key in TRACKED}
+
+
+@dataclass
+class Curve:
+    """What a tracked run's FID curve says (chapter 11): its minimum and where, the end, and the collapse signal.
+
+    ``collapsed`` is this collection's rule, not the seed's: at the end the FID is at least ``COLLAPSE_RISE`` × its
+    minimum **and** the recall has fallen to at most ``COLLAPSE_RECALL`` × its value at the minimum (samples got
+    worse and less varied: what mode collapse looks like in these two numbers)."""
+
+    min_fid: float
+    min_step: int
+    final_fid: float
+    recall_at_min: float
+    final_recall: float
+    min_fid128: float
+    final_classes: float
+
+    @property
+    def rise(self) -> float:
+        return self.final_fid / self.min_fid - 1.0
+
+    @property
+    def collapsed(self) -> bool:
+        return self.final_fid >= COLLAPSE_RISE * self.min_fid and self.final_recall <= COLLAPSE_RECALL * self.recall_at_min
+
+
+COLLAPSE_RISE, COLLAPSE_RECALL = 1.2, 0.8
+
+
+def curve(run: Run) -> Curve:
+    """:class:`Curve` of a run trained with ``track=True``."""
+    h = run.history
+    missing = [k for k in TRACKED if k not in h]
+    if missing:
+        raise ValueError(f"{run.name} has no {missing} in its history: train it with track=True.")
+    steps, fid = h.series("fid")
+    _, recall = h.series("recall")
+    i = min(range(len(fid)), key=fid.__getitem__)
+    return Curve(fid[i], steps[i], fid[-1], recall[i], recall[-1], min(h["fid128"]), h["classes"][-1])
+
+
+def training_images(r: str | Recipe, dataset: str) -> data.ImageData:
+    """The training split of ``dataset`` at the recipe's size, cut to its ``subset`` (chapter 11's limited data:
+    :func:`gantut.data.subset`, the first n or class-stratified)."""
+    r = recipe(r)
+    full = load(dataset, "train", r.img_size)
+    return data.subset(full, r.subset, stratified=r.subset_kind == "stratified") if r.subset else full
+
+
 def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str = "mnist", *, eval_every: int | None = None,
           n_eval: int = 1000, n_snap: int = 64, device: torch.device | str | None = None,
-          checkpoint: bool = True, progress: bool | None = None, pretrain_steps: int | None = None) -> Run:
+          checkpoint: bool = True, progress: bool | None = None, pretrain_steps: int | None = None,
+          track: bool = False) -> Run:
     """Load-or-train recipe ``r`` for ``steps`` G steps (default: the recipe's budget in this profile,
     :meth:`Recipe.budget`) under ``seed`` on the training split of ``dataset``.
 
@@ -474,10 +613,11 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     A finished checkpoint is loaded, an unfinished one resumed; ``checkpoint=False`` always trains.
     pretrain_steps : a recipe with pretraining (chapter 10) first runs :func:`pretrain` with this many updates per
         stage (default: :meth:`Recipe.pretrain_budget`) and starts the GAN from its G and D.
+    track : log all of :data:`TRACKED` every ``eval_every`` steps (:func:`tracker`), not only the FID.
     """
     r = recipe(r)
     steps = r.budget() if steps is None else int(steps)
-    train_set, name = load(dataset, "train", r.img_size), _check(dataset)
+    train_set, name = training_images(r, dataset), _check(dataset)
     n_eval = min(n_eval, len(load(dataset, "test")))
     eval_every = eval_every or max(1, steps // 8)
     P = r.pretrain_budget() if pretrain_steps is None else int(pretrain_steps)
@@ -495,6 +635,7 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     real = metrics.reference_stats(name, "test", n=n_eval, features=f"classifier:{name}")
     callbacks = ([ema.callback()] if ema else []) + [
         snaps.callback(eval_every),
+        every(eval_every, tracker(G_watch, dataset, n_eval, seed + 1000), at_start=True) if track else
         fid_every(eval_every, G_watch, Z_DIM, real, n_fake=n_eval, features=f"classifier:{name}", seed=seed + 1000,
                   at_start=True)]
     state = {**step.state, "snaps": snaps, **({"ema": ema} if ema else {})}
@@ -511,7 +652,7 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     path = None
     if checkpoint:
         path = run_path("mnist", dataset, r.name, seed=seed, steps=steps, n_eval=n_eval, n_snap=n_snap,
-                        eval_every=eval_every, source=train_set.source, **r.key(),
+                        eval_every=eval_every, source=train_set.source, **r.key(), **({"track": True} if track else {}),
                         **({"pretrain": pre.steps} if pre is not None else {}))
     history = fit(step, batches, steps, state=state, callbacks=callbacks, checkpoint=path,
                   desc=f"{dataset} {r.name} seed {seed}", progress=progress)
@@ -545,13 +686,19 @@ class Eval:
         return f"{self.fid}\n{self.recognisable}\n{self.prdc}\n{self.classes}"
 
 
-def score(x: torch.Tensor, dataset: str, n: int) -> Eval:
-    name = _check(dataset)
-    space = f"classifier:{name}"
+def test_images(dataset: str, n: int) -> torch.Tensor:
+    """The ``n`` test images every generator is scored against (a seeded draw; the same subset as
+    :func:`gantut.metrics.reference_stats`)."""
     test = load(dataset, "test").images
     if n > len(test):
         raise ValueError(f"n = {n} is more than the {len(test)} test images of {dataset}; use n <= {len(test)}.")
-    real = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n]] if n < len(test) else test
+    return test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n]] if n < len(test) else test
+
+
+def score(x: torch.Tensor, dataset: str, n: int) -> Eval:
+    name = _check(dataset)
+    space = f"classifier:{name}"
+    real = test_images(dataset, n)
     return Eval(metrics.fid(x, metrics.reference_stats(name, "test", n=n, features=space), space),
                 metrics.prdc(x, real, space, k_pr=3, k_dc=5), metrics.class_coverage(x, name),
                 metrics.recognisability(x, name))

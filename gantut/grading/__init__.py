@@ -32,3 +32,7 @@ from .ch10 import *  # noqa: F401,F403,E402
 from .ch10 import __all__ as _ch10_all  # noqa: E402
 
 __all__ += list(_ch10_all)
+from .ch11 import *  # noqa: F401,F403,E402
+from .ch11 import __all__ as _ch11_all  # noqa: E402
+
+__all__ += list(_ch11_all)
