@@ -3,11 +3,12 @@
     python scripts/table_mnist.py                  # MNIST, chapters 02-07, 3 seeds -> docs/results_mnist.md (+ .json)
     python scripts/table_mnist.py --quick          # 2 seeds, 200 G steps: checks that everything runs
     python scripts/table_mnist.py --seeds 0 1 2 3 --steps 3000
-    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-10 -> docs/results_images.md
+    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-11 -> docs/results_images.md
     python scripts/table_mnist.py --family images --dataset mnist --out docs/results_images_mnist.md
 
 Family ``mnist`` (the default) is described below; family ``images`` is chapter 08's ladder from DCGAN to SAGAN,
-chapter 09's LSGAN with its ten α ramps and chapter 10's stacked pretraining (the recipes of
+chapter 09's LSGAN with its ten α ramps, chapter 10's stacked pretraining and chapter 11's LFM on 512 and on all
+training images (the recipes of
 gantut.experiments_mnist.RECIPES taught there) on 32 px
 images (28 px padded), with the same metrics in the feature space of the dataset's shipped classifier, and for the
 LSGAN rows how much the losses move where the ramps are at α_max (gantut.experiments_mnist.loss_oscillation).
@@ -96,21 +97,34 @@ GROW_ROWS = [("LSGAN, growing G, from scratch", "lsgan_grow32", False, "10"),
 GROW_CLAIMS = {"LSGAN, growing G, from scratch": "–",
                "+ stacked pretraining": "003: even bad samples keep the object's structure (CelebA 64 px)",
                "+ stacked pretraining + α ramp": "003: and the losses stop oscillating"}
-IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS + GROW_ROWS
-IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS, **GROW_CLAIMS}
-# rows without an Inception FID: chapters 09-10 are about the losses and the worst samples, read in the classifier space; the
+# chapter 11: seed 000's LFM on the first 512 training images and on all of them (the chapter's cpu profile trains the
+# 512 rows; its gpu profile adds 1,012 and 2,024), tracked over training like the chapter (em.train(track=True))
+LFM_VARIANTS = [("DCGAN", "dcgan32"), ("DCGAN-LFM (paper)", "dcgan32_lfm"), ("DCGAN-LFM (code)", "dcgan32_lfm_code"),
+                ("DCGAN-LFM on G only", "dcgan32_lfm_G")]
+LFM_SIZES = (512, 0)
+LFM_ROWS = [(f"{label}, {f'{n} images' if n else 'all images'}", em.recipe(r, subset=n, chapter="11"), False, "11")
+            for n in LFM_SIZES for label, r in LFM_VARIANTS]
+_T1 = {512: ("158.48", "152.01"), 0: ("85.04 (20k)", "85.98 (20k)")}
+LFM_CLAIMS = {label: "–" if "G only" in label else
+              f"000: min FID {_T1[r.subset][0 if r.lfm == '' else 1]} (CelebA 64 px, N = 128)"
+              for label, r, *_ in LFM_ROWS}
+IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS + GROW_ROWS + LFM_ROWS
+IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS, **GROW_CLAIMS, **LFM_CLAIMS}
+# rows without an Inception FID: chapters 09-10 are about the losses and the worst samples, 11 about curves over training,
+# read in the classifier space; the
 # Inception features of one model's 1,000 samples cost about 5 min on this CPU (3 images/s with a second job running)
-NO_INCEPTION_CHAPTERS = {"09", "10"}
+NO_INCEPTION_CHAPTERS = {"09", "10", "11"}
 OSC_KEYS = [(f"{k} {what}", d) for k in ("loss_D", "loss_G") for what, d in (("std", 4), ("cv", 3), ("spikes", 1))]
 
 FAMILIES = {  # name: rows, seed claims, default dataset, default output, title, what the nets are
     "mnist": (ROWS, SEED_CLAIMS, "mnist", "results_mnist.md", "MNIST results: chapters 02, 03, 06, 07",
               "the course MLP (gantut.nets.course_G/course_D, z 100), 28 px"),
     "images": (IMAGE_ROWS, IMAGE_CLAIMS, "fashion", "results_images.md",
-               "32 px image results: chapters 08 (SAGAN), 09 (LSGAN α) and 10 (stacked pretraining)",
+               "32 px image results: chapters 08 (SAGAN), 09 (LSGAN α), 10 (stacked pretraining) and 11 (LFM)",
                "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100), seed 004's MLP D with "
                "attention (chapter 08) and chapter 10's gantut.progressive.GrowingG (base 16) with the DCGAN-32 D; "
-               "images 28 px padded to 32 px"),
+               "chapter 11's rows train on the first 512 training images or on all of them, its LFM D with seed 000's "
+               "feature head; images 28 px padded to 32 px"),
 }
 
 
@@ -125,8 +139,10 @@ def inception_fid(x, n, dataset="mnist"):
 def cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps, dataset="mnist"):
     """Where one row's scores (``.json``) and first samples (``.samples.pt``) are cached: by dataset, recipe, DRS or
     not, seed, G steps (None = the recipe's budget), N and, for DRS, the calibration steps."""
-    steps = steps or em.recipe(recipe).steps
-    key = (f"{'' if dataset == 'mnist' else dataset + '-'}{recipe}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}"
+    r = em.recipe(recipe)
+    steps = steps or r.steps
+    name = r.name + (f"-first{r.subset}" if r.subset else "")
+    key = (f"{'' if dataset == 'mnist' else dataset + '-'}{name}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}"
            + (f"-c{calib_steps}" if with_drs else ""))
     return cache_dir / f"{key}.json"
 
@@ -140,8 +156,15 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
         out = json.loads(path.read_text())
         if not inception or "FID inception" in out:
             return out
-    run = em.train(r, steps, seed=seed, dataset=dataset, n_eval=n, progress=False)
+    track = r.chapter == "11"  # chapter 11's runs are tracked over training (the chapter's settings: 16 evaluations)
+    run = em.train(r, steps, seed=seed, dataset=dataset, n_eval=n, progress=False,
+                   **({"eval_every": max(1, steps // 16), "track": True} if track else {}))
     out = {"steps": steps, "train_seconds": run.seconds}
+    if track:
+        c = em.curve(run)
+        out.update({"min FID": c.min_fid, "min step": c.min_step, "final FID": c.final_fid, "min FID 128": c.min_fid128,
+                    "final KID": run.history["kid"][-1], "recall at min": c.recall_at_min, "final recall": c.final_recall,
+                    "collapsed": float(c.collapsed)})
     if with_drs:
         t0 = time.perf_counter()
         d = em.drs_sample(run, n, calib_steps)
@@ -208,7 +231,7 @@ def main(argv=None):
                          "on a CPU, minutes per model)")
     ap.add_argument("--n", type=int, default=1000, help="N generated and N test images per metric (capped at the test split)")
     ap.add_argument("--family", choices=sorted(FAMILIES), default="mnist",
-                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapters 08-10 at 32 px")
+                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapters 08-11 at 32 px")
     ap.add_argument("--dataset", choices=sorted(em.DATASETS), default=None, help="default: the family's")
     ap.add_argument("--out", default=None, help="default: docs/results_mnist.md or docs/results_images.md")
     args = ap.parse_args(argv)
@@ -329,6 +352,31 @@ def main(argv=None):
         for label, rs in osc_rows:
             lines.append(f"| {label} | " + " | ".join(ms([r[k] for r in rs], d) for k, d in OSC_KEYS)
                          + f" | {ms([r['FID'] for r in rs])} | {ms([r['recognisable %'] for r in rs])} |")
+    lfm_rows = [(label, results[label]) for label, *_ in rows if "min FID" in results[label][0]]
+    if lfm_rows:
+        fl = em.tracked_floor(dataset, n)
+        lines += [
+            "",
+            "### Chapter 11: LFM on limited data, over training",
+            "",
+            f"Each model is scored every {lfm_rows[0][1][0]['steps'] // 16} G steps during training (`em.train(track=True)`: "
+            f"N = {n} fixed-latent samples vs {n} test images, classifier features): the minimum of that FID curve and its "
+            "step (the seed's \"min FID\", chosen on the images it is scored on), the FID at the end, the minimum of the "
+            "seed's figure (128 samples vs the statistics of all test images), KID at the end (N vs N, unbiased; in these "
+            "features' units), recall (k = 3) at the minimum and at the end, and the collapse signal (`em.Curve.collapsed`: "
+            "final FID >= 1.2 × the minimum and final recall <= 0.8 × recall at the minimum; runs that show it). "
+            f"Mean ± std over seeds {', '.join(map(str, seeds))}. Real images (5 disjoint draws of {n} training images): "
+            f"FID {ms(fl['fid'])}, at N = 128 {ms(fl['fid128'])}, KID {ms(fl['kid'])}, recall {ms(fl['recall'], 3)}.",
+            "",
+            "| technique | min FID | at step | final FID | min FID, N = 128 | final KID | recall at min | final recall "
+            "| collapsed |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for label, rs in lfm_rows:
+            lines.append(f"| {label} | {ms([r['min FID'] for r in rs])} | {ms([r['min step'] for r in rs], 0)} | "
+                         f"{ms([r['final FID'] for r in rs])} | {ms([r['min FID 128'] for r in rs])} | "
+                         f"{ms([r['final KID'] for r in rs])} | {ms([r['recall at min'] for r in rs], 3)} | "
+                         f"{ms([r['final recall'] for r in rs], 3)} | {sum(int(r['collapsed']) for r in rs)} of {len(rs)} |")
     lines += [
         "",
         "The seed numbers (reports 002 and 004) use another metric (pytorch-fid Inception features, 10k images of the "
@@ -337,6 +385,8 @@ def main(argv=None):
         + "and other budgets (100-200 epochs): compare the *ordering* of techniques, not the values"
         + ("; seed 003's claims (chapters 09-10) are qualitative, on CelebA at 64 px and 100,000 iterations"
            if any(row[3] in ("09", "10") for row in rows) else "")
+        + ("; seed 000's (chapter 11) are Inception FIDs of 128 samples on CelebA subsets at 64 px after up to 300,000 "
+           "iterations" if any(row[3] == "11" for row in rows) else "")
         + ". G steps are GAN steps (chapter 10's pretrained rows have 1,250 pretraining updates before theirs). "
         "Training seconds are "
         "as recorded when each model was trained (a shared, loaded machine inflates them).",

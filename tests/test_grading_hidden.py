@@ -5,7 +5,7 @@ not run (other shapes and argument values, hand-derived values and gradients), w
 so that a student reading ``gantut.grading`` does not see them. Here, without running the notebooks:
 
 * each hidden block needs nothing from the notebook but ``torch`` and the student's function(s);
-* it passes the chapter's own solution and every correct answer of tests/test_grading*.py (55 of
+* it passes the chapter's own solution and every correct answer of tests/test_grading*.py (60 of
   them, written in different ways), leaves torch's random stream as it was, and is fast;
 * it fails realistic wrong answers with a message naming the mistake, including two that pass the
   visible checks (a generator that fixes the batch size, 1 − σ(−F̂) for σ(F̂));
@@ -32,6 +32,7 @@ import test_grading_ch04_05 as ch04_05_tests  # noqa: E402
 import test_grading_ch08 as ch08_tests  # noqa: E402
 import test_grading_ch09 as ch09_tests  # noqa: E402
 import test_grading_ch10 as ch10_tests  # noqa: E402
+import test_grading_ch11 as ch11_tests  # noqa: E402
 from gantut import grading, student
 
 try:
@@ -58,6 +59,8 @@ EXERCISES = {
     "test_self_attention": ("SelfAttentionBlock",),
     "test_lsgan_alpha": ("lsgan_d_loss", "smoothstep_alpha"),
     "test_fade_in": ("fade_in",),
+    "test_orthogonal_pair_batch": ("orthogonal_pair_batch",),
+    "test_pair_dot": ("pair_dot",),
 }
 
 # the correct answers of the checker tests, by the function they implement
@@ -76,6 +79,8 @@ CORRECT = {
     "lsgan_d_loss": ch09_tests.LS_CORRECT,
     "smoothstep_alpha": ch09_tests.SS_CORRECT,
     "fade_in": ch10_tests.FI_CORRECT,
+    "orthogonal_pair_batch": ch11_tests.PAIRS_CORRECT,
+    "pair_dot": ch11_tests.DOT_CORRECT,
 }
 
 
@@ -159,7 +164,7 @@ def test_every_correct_answer_passes_the_hidden_tests(gid, name, alt):
 
 
 def test_all_correct_answers_are_tried():
-    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 55
+    assert sum(len(CORRECT[n]) for names in EXERCISES.values() for n in names) == 60
 
 
 # --- wrong answers ---------------------------------------------------------------------------------
@@ -246,6 +251,12 @@ HIDDEN_WRONG = [
     ("test_lsgan_alpha", "smoothstep_alpha", _wrong(ch09_tests, "SS_WRONG", "no_upper_clamp"), "clamped to [0, 1]"),
     ("test_fade_in", "fade_in", _wrong(ch10_tests, "FI_WRONG", "swapped"), "non-square 2-channel map"),
     ("test_fade_in", "fade_in", _wrong(ch10_tests, "FI_WRONG", "bilinear"), "repeated into a 2×2 block"),
+    ("test_orthogonal_pair_batch", "orthogonal_pair_batch", _wrong(ch11_tests, "PAIRS_WRONG", "no_rejection"),
+     "must stay <= T = 0.5"),
+    ("test_orthogonal_pair_batch", "orthogonal_pair_batch", _wrong(ch11_tests, "PAIRS_WRONG", "adjacent"),
+     "are not orthogonal"),
+    ("test_pair_dot", "pair_dot", _wrong(ch11_tests, "DOT_WRONG", "abs"), "pair_dot on a 4×3 batch"),
+    ("test_pair_dot", "pair_dot", _wrong(ch11_tests, "DOT_WRONG", "wrong_axis"), "pair_dot on a 4×3 batch"),
 ]
 
 

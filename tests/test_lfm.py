@@ -191,3 +191,68 @@ def test_kid_leaves_the_global_rng_alone():
     torch.manual_seed(0)
     metrics.kid_from_features(np.ones((50, 3)), np.zeros((40, 3)), subsets=3, subset_size=20)
     assert torch.equal(torch.rand(1), a)
+
+
+def test_lfm_step_resumes_exactly_with_the_prior_counters(tmp_path):
+    from gantut.train import fit
+
+    x = torch.randn(256, 1, 32, 32).clamp(-1, 1)
+
+    def run(stop_at, ckpt):
+        step = em.build(em.recipe("dcgan32", base=4, lfm="cooperative"), seed=0, device="cpu")
+        batches = data_batches(x)
+        return fit(step, batches, stop_at, state=step.state, checkpoint=ckpt, log_every=1, progress=False), step
+
+    full, s_full = run(6, tmp_path / "full.pt")
+    run(3, tmp_path / "part.pt")
+    resumed, s_res = run(6, tmp_path / "part.pt")
+    assert resumed.start_step == 3 and resumed.state_dict() == full.state_dict()
+    assert (s_res.prior.drawn, s_res.prior.accepted) == (s_full.prior.drawn, s_full.prior.accepted)
+    for a, b in zip(s_full.D.parameters(), s_res.D.parameters()):
+        assert torch.equal(a, b)
+
+
+def data_batches(x):
+    from gantut.data import TensorBatches
+
+    return TensorBatches(x, 64, generator=torch.Generator().manual_seed(0))
+
+
+def test_curve_reads_the_minimum_and_the_collapse_signal():
+    from gantut.train import History
+
+    h = History()
+    for step, (fid, recall) in enumerate([(400.0, 0.1), (150.0, 0.5), (100.0, 0.6), (130.0, 0.45)]):
+        h.log(step * 10, {"fid": fid, "fid128": fid + 50, "kid": 1.0, "recall": recall, "coverage": 0.5,
+                          "recognisable": 0.3, "classes": 10.0})
+    run = em.Run(em.recipe("dcgan32"), "fashion", 0, 30, None, h, [], 0.0, True)
+    c = em.curve(run)
+    assert (c.min_fid, c.min_step, c.final_fid, c.recall_at_min, c.final_recall, c.min_fid128) == \
+        (100.0, 20, 130.0, 0.6, 0.45, 150.0)
+    assert c.rise == pytest.approx(0.3) and c.collapsed          # 130 >= 1.2 × 100 and 0.45 <= 0.8 × 0.6
+    assert not em.Curve(100.0, 20, 130.0, 0.6, 0.5, 150.0, 10.0).collapsed   # recall held up: 0.5 > 0.48
+    assert not em.Curve(100.0, 20, 110.0, 0.6, 0.3, 150.0, 10.0).collapsed   # FID rose by less than 20 %
+    with pytest.raises(ValueError, match="track=True"):
+        em.curve(em.Run(em.recipe("dcgan32"), "fashion", 0, 30, None, History(), [], 0.0, True))
+
+
+def _fashion_or_skip():
+    try:
+        return em.load("fashion", "test")
+    except Exception as exc:  # pragma: no cover - Debian package missing
+        pytest.skip(f"Fashion-MNIST not available: {exc}")
+
+
+def test_tracker_scores_real_images_like_real_images(monkeypatch, tmp_path):
+    monkeypatch.setenv("GANTUT_RUNS", str(tmp_path))
+    _fashion_or_skip()
+    t = em.Tracker("fashion", 200)
+    real = t.scores(em.test_images("fashion", 200))          # the very images it compares with
+    assert real["fid"] < 1e-6 and real["recall"] == 1.0 and real["coverage"] == 1.0 and real["classes"] == 10
+    noise = t.scores(torch.rand(200, 1, 32, 32) * 2 - 1)
+    assert noise["fid"] > 100 * max(real["fid"], 1.0) and noise["kid"] > 10 * abs(real["kid"]) and noise["recall"] < 0.1
+    assert set(real) == set(em.TRACKED)
+    floor = em.tracked_floor("fashion", 200, draws=2)
+    assert len(floor["fid"]) == 2 and all(v > 0 for v in floor["fid"])
+    with pytest.raises(ValueError, match="compares 200"):
+        t.scores(torch.zeros(10, 1, 32, 32))

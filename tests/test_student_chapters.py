@@ -30,6 +30,7 @@ GRADED = {
     "08_sagan.ipynb": {"test_self_attention"},
     "09_lsgan_alpha.ipynb": {"test_lsgan_alpha"},
     "10_progressive_pretraining.ipynb": {"test_fade_in"},
+    "11_lfm.ipynb": {"test_orthogonal_pair_batch", "test_pair_dot"},
 }
 
 

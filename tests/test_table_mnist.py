@@ -37,3 +37,29 @@ def test_table_runs_and_the_markdown_quotes_the_json(table_mnist, tmp_path, monk
     # the models are the chapters' checkpoints: the same recipe, seed and budget loads instead of training
     from gantut import experiments_mnist as em
     assert em.train("vanilla", 2, seed=0, n_eval=150, progress=False).loaded
+
+
+def test_images_table_has_the_lfm_section(table_mnist, tmp_path, monkeypatch):
+    """Chapter 11's rows train tracked (its curves' minimum, N = 128, KID, collapse) and get their own section."""
+    from gantut import experiments_mnist as em
+    try:
+        em.load("fashion", "test")
+    except Exception as exc:  # pragma: no cover - Debian package missing
+        pytest.skip(f"Fashion-MNIST not available: {exc}")
+    monkeypatch.setenv("GANTUT_OFFLINE", "1")
+    monkeypatch.setenv("GANTUT_RUNS", str(tmp_path / "runs"))
+    rows, claims, *rest = table_mnist.FAMILIES["images"]
+    lfm_rows = table_mnist.LFM_ROWS[:2]
+    assert [r[1].subset for r in table_mnist.LFM_ROWS] == [512] * 4 + [0] * 4
+    monkeypatch.setitem(table_mnist.FAMILIES, "images", (lfm_rows, claims, *rest))
+    out = tmp_path / "results_images.md"
+    table_mnist.main(["--family", "images", "--seeds", "0", "--steps", "4", "--n", "150", "--inception-seeds",
+                      "--out", str(out)])
+    md, js = out.read_text(), json.loads(out.with_suffix(".json").read_text())
+    assert "### Chapter 11: LFM on limited data, over training" in md
+    for label, recipe, _, _ in lfm_rows:
+        (r,) = js["results"][label]
+        assert r["min FID"] <= r["final FID"] and 0 <= r["min step"] <= 4
+        assert f"| {label} | {r['min FID']:.1f} |" in md
+        # the chapter's settings: the same checkpoint loads (tracked, 16 evaluations -> every step at 4 steps)
+        assert em.train(recipe, 4, seed=0, dataset="fashion", n_eval=150, eval_every=1, track=True, progress=False).loaded
