@@ -61,9 +61,11 @@ def test_a_recipes_key_changes_when_any_field_changes():
              "ema": 0.99, "ema_start": 10}
     alpha = {"alpha_max": 0.9, "alpha_kind": "smoothstep", "alpha_start": 0.5, "alpha_length": 0.2}  # chapter 09's
     grow = {"pairing": "redrawn", "fade": 0.0, "pretrain_lr": 2e-4}  # chapter 10's (its budgets enter the run's key)
+    lfm = {"subset": 512, "subset_kind": "stratified", "lfm": "cooperative", "lfm_T": 1.0, "lfm_pairs": "antipodal",
+           "lfm_head": False, "lam_D": 0.1, "lam_G": 0.1}  # chapter 11's
     fields = {f.name for f in dataclasses.fields(em.Recipe)}
     budgets = {"chapter", "steps", "gpu_steps", "pretrain_steps", "pretrain_gpu_steps"}
-    assert set(changed) | set(image) | set(alpha) | set(grow) == fields - budgets  # every weight-changing field
+    assert set(changed) | set(image) | set(alpha) | set(grow) | set(lfm) == fields - budgets  # every weight-changing field
     for field, value in changed.items():
         assert em.recipe(base, **{field: value}).key() != base.key(), field
     dc = em.RECIPES["dcgan32"]
