@@ -8,12 +8,14 @@ from gantut import grading, lfm
 from grading_helpers import fails_with  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
-def _pairs_loop(B, d, T):
+def _pairs_loop(B, d, T, draw=torch.randn, sign=-1.0, tested=1):
+    """Algorithm 1 pair by pair; the keyword arguments make the named mistakes (``draw`` the sampler, ``sign`` of the
+    solved coordinate, ``tested`` which vector's last coordinate the rejection reads)."""
     firsts, seconds = [], []
     while len(firsts) < B // 2:
-        n1, n2 = torch.randn(d), torch.randn(d)
-        n2[-1] = -(n1[:-1] @ n2[:-1]) / n1[-1]
-        if n2[-1].abs() <= T:
+        n1, n2 = draw(d), draw(d)
+        n2[-1] = sign * (n1[:-1] @ n2[:-1]) / n1[-1]
+        if (n1, n2)[tested][-1].abs() <= T:
             firsts.append(n1)
             seconds.append(n2)
     return torch.stack(firsts + seconds)
@@ -42,39 +44,6 @@ def _no_rejection(B, d, T):
     return torch.cat([n1, n2])
 
 
-def _wrong_sign(B, d, T):
-    out1, out2 = [], []
-    while len(out1) < B // 2:
-        n1, n2 = torch.randn(d), torch.randn(d)
-        n2[-1] = (n1[:-1] @ n2[:-1]) / n1[-1]
-        if n2[-1].abs() <= T:
-            out1.append(n1)
-            out2.append(n2)
-    return torch.stack(out1 + out2)
-
-
-def _test_n1(B, d, T):
-    out1, out2 = [], []
-    while len(out1) < B // 2:
-        n1, n2 = torch.randn(d), torch.randn(d)
-        n2[-1] = -(n1[:-1] @ n2[:-1]) / n1[-1]
-        if n1[-1].abs() <= T:
-            out1.append(n1)
-            out2.append(n2)
-    return torch.stack(out1 + out2)
-
-
-def _uniform(B, d, T):
-    out1, out2 = [], []
-    while len(out1) < B // 2:
-        n1, n2 = torch.rand(d) * 2 - 1, torch.rand(d) * 2 - 1
-        n2[-1] = -(n1[:-1] @ n2[:-1]) / n1[-1]
-        if n2[-1].abs() <= T:
-            out1.append(n1)
-            out2.append(n2)
-    return torch.stack(out1 + out2)
-
-
 def _reseeded(B, d, T):
     torch.manual_seed(0)
     return _pairs_vectorised(B, d, T)
@@ -85,9 +54,9 @@ PAIRS_WRONG = [
     ("adjacent", _adjacent, "adjacent rows"),
     ("antipodal", lambda B, d, T: (lambda n: torch.cat([n, -n]))(torch.randn(B // 2, d)), "antipodal"),
     ("no_rejection", _no_rejection, "Reject those pairs"),
-    ("wrong_sign", _wrong_sign, "sign of the solved coordinate"),
-    ("tests_n1", _test_n1, "you tested n₁[d−1]"),
-    ("uniform", _uniform, "torch.rand"),
+    ("wrong_sign", lambda B, d, T: _pairs_loop(B, d, T, sign=1.0), "sign of the solved coordinate"),
+    ("tests_n1", lambda B, d, T: _pairs_loop(B, d, T, tested=0), "you tested n₁[d−1]"),
+    ("uniform", lambda B, d, T: _pairs_loop(B, d, T, draw=lambda k: torch.rand(k) * 2 - 1), "torch.rand"),
     ("same_pair", lambda B, d, T: _pairs_loop(2, d, T)[[0] * (B // 2) + [1] * (B // 2)], "every pair is the same"),
     ("reseeded", _reseeded, "do not reseed"),
     ("wrong_shape", lambda B, d, T: _pairs_loop(B, d, T)[: B // 2], "tensor"),
