@@ -9,7 +9,8 @@ one recipe per model, one load-or-train, one evaluation, one floor.
   checkpoint folder, ``runs/checkpoints/mnist/``, keyed by **every field** of the recipe, the data source,
   the seed, the steps and the evaluation settings: a model trained once (by a chapter or a table) is loaded,
   not retrained, by everything else that asks for the same setup. The history holds the losses and ``fid``
-  every ``eval_every`` steps (N generated vs N test images, classifier features); ``run.snaps`` the sample
+  every ``eval_every`` steps (N generated vs N test images, classifier features; with ``track=True`` also KID, recall,
+  coverage, the recognisable share and seed 000's N = 128 FID: :class:`Tracker`); ``run.snaps`` the sample
   grids over training (checkpointed with the models).
 * :func:`evaluate` — FID, precision/recall (k = 3), density/coverage (k = 5), class coverage and the
   recognisability rate of N generated images against N test images, in the shipped classifier's features.
@@ -500,7 +501,6 @@ def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: in
     return Pretrained(G, D, stages, d_hist, samples, P, seconds + d_hist.train_seconds)
 
 
-
 TRACKED = ("fid", "fid128", "kid", "recall", "coverage", "recognisable", "classes")  # what train(track=True) logs
 SMALL_N = 128  # seed 000's FID: 128 generated images against the statistics of the whole real set
 
@@ -543,11 +543,13 @@ def tracker(G: torch.nn.Module, dataset: str, n: int = 1000, seed: int = 1000) -
 
 
 def tracked_floor(dataset: str, n: int = 1000, draws: int = 5) -> dict[str, list[float]]:
-    """:meth:`Tracker.scores` of real training images (``draws`` disjoint random sets of ``n``, seeded): what a perfect
-    generator scores on every tracked number at this N (FID's small-N bias, KID's absence of it)."""
+    """:meth:`Tracker.scores` of real training images (``draws`` disjoint random sets of ``n``, seeded; fewer when the
+    split has not that many: the offline MNIST's 4,000 hold 4 of 1,000): what a perfect generator scores on every
+    tracked number at this N (FID's small-N bias, KID's absence of it). Each list has one value per draw."""
     t, train_x = Tracker(dataset, n), load(dataset, "train").images
-    if draws * n > len(train_x):
-        raise ValueError(f"{draws} disjoint draws of {n} need {draws * n:,} training images; {dataset} has {len(train_x):,}.")
+    draws = min(int(draws), len(train_x) // n)
+    if draws < 1:
+        raise ValueError(f"one draw of {n} needs {n:,} training images; {dataset} has {len(train_x):,}.")
     order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(0))
     rows = [t.scores(train_x[order[k * n:(k + 1) * n]]) for k in range(draws)]
     return {key: [r[key] for r in rows] for key in TRACKED}

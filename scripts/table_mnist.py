@@ -365,7 +365,8 @@ def main(argv=None):
             "seed's figure (128 samples vs the statistics of all test images), KID at the end (N vs N, unbiased; in these "
             "features' units), recall (k = 3) at the minimum and at the end, and the collapse signal (`em.Curve.collapsed`: "
             "final FID >= 1.2 × the minimum and final recall <= 0.8 × recall at the minimum; runs that show it). "
-            f"Mean ± std over seeds {', '.join(map(str, seeds))}. Real images (5 disjoint draws of {n} training images): "
+            f"Mean ± std over seeds {', '.join(map(str, seeds))}. Real images ({len(fl['fid'])} disjoint draws of {n} training "
+            "images): "
             f"FID {ms(fl['fid'])}, at N = 128 {ms(fl['fid128'])}, KID {ms(fl['kid'])}, recall {ms(fl['recall'], 3)}.",
             "",
             "| technique | min FID | at step | final FID | min FID, N = 128 | final KID | recall at min | final recall "
