@@ -104,9 +104,10 @@ LFM_VARIANTS = [("DCGAN", "dcgan32"), ("DCGAN-LFM (paper)", "dcgan32_lfm"), ("DC
 LFM_SIZES = (512, 0)
 LFM_ROWS = [(f"{label}, {f'{n} images' if n else 'all images'}", em.recipe(r, subset=n, chapter="11"), False, "11")
             for n in LFM_SIZES for label, r in LFM_VARIANTS]
-_T1 = {512: ("158.48", "152.01"), 0: ("85.04 (20k)", "85.98 (20k)")}
+_T1 = {512: ("158.48", "152.01"), 0: ("85.04 (20k)", "85.98 (20k)")}  # seed 000's Table 1: DCGAN, DCGAN-LFM
 LFM_CLAIMS = {label: "–" if "G only" in label else
-              f"000: min FID {_T1[r.subset][0 if r.lfm == '' else 1]} (CelebA 64 px, N = 128)"
+              ("penway/LFM src_org/conclusion.ipynb: 168.18 at 0.25 % of CelebA" if r.subset else "–") if r.lfm == "cooperative"
+              else f"000: min FID {_T1[r.subset][0 if r.lfm == '' else 1]} (CelebA 64 px, N = 128)"
               for label, r, *_ in LFM_ROWS}
 IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS + GROW_ROWS + LFM_ROWS
 IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS, **GROW_CLAIMS, **LFM_CLAIMS}
@@ -141,7 +142,7 @@ def cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps, dataset
     not, seed, G steps (None = the recipe's budget), N and, for DRS, the calibration steps."""
     r = em.recipe(recipe)
     steps = steps or r.steps
-    name = r.name + (f"-first{r.subset}" if r.subset else "")
+    name = r.name + (f"-first{r.subset}" if r.subset else "") + ("-tracked" if r.chapter == "11" else "")  # ch 11's own runs
     key = (f"{'' if dataset == 'mnist' else dataset + '-'}{name}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}"
            + (f"-c{calib_steps}" if with_drs else ""))
     return cache_dir / f"{key}.json"
