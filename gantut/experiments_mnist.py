@@ -40,7 +40,7 @@ from .train import FitResult, every, fit, run_path
 from .unrolled import UnrolledStep
 
 __all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Pretrained", "pretrain", "PRETRAIN_STORE", "Run", "Eval", "load", "training_images", "train",
-           "evaluate", "score", "test_images", "TRACKED", "SMALL_N", "Tracker", "tracker", "tracked_floor", "Curve", "curve", "fid_of", "loss_oscillation", "oscillation_table", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
+           "evaluate", "score", "test_images", "TRACKED", "SMALL_N", "TRACK_EVALS", "track_every", "Tracker", "tracker", "tracked_floor", "Curve", "curve", "fid_of", "loss_oscillation", "oscillation_table", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
 Z_DIM = 100
@@ -503,6 +503,12 @@ def pretrain(r: str | Recipe, seed: int = 0, dataset: str = "fashion", steps: in
 
 TRACKED = ("fid", "fid128", "kid", "recall", "coverage", "recognisable", "classes")  # what train(track=True) logs
 SMALL_N = 128  # seed 000's FID: 128 generated images against the statistics of the whole real set
+TRACK_EVALS = 16  # a tracked run is scored this many times (and at step 0): chapter 11 and the table share its runs
+
+
+def track_every(steps: int) -> int:
+    """Steps between two scorings of a tracked run of ``steps`` G steps (``train(track=True)``'s default)."""
+    return max(1, int(steps) // TRACK_EVALS)
 
 
 class Tracker:
@@ -535,18 +541,24 @@ class Tracker:
                 "classes": float(len(set(p.argmax(1).tolist())))}
 
 
+@functools.lru_cache(maxsize=4)
+def _tracker(dataset: str, n: int) -> Tracker:
+    """One :class:`Tracker` per (dataset, n) and process: its real side is the same for every run."""
+    return Tracker(dataset, n)
+
+
 def tracker(G: torch.nn.Module, dataset: str, n: int = 1000, seed: int = 1000) -> Any:
     """A function of the training loop: :meth:`Tracker.scores` of ``n`` samples of G (fixed latents, ``seed``).
-    Chapter 11 watches a model collapse through it."""
-    t = Tracker(dataset, n)
-    return lambda loop: t.scores(generate(G, n, Z_DIM, generator=torch.Generator().manual_seed(seed)))
+    The real side is built at the first scoring (a loaded run never needs it). Chapter 11 watches a model collapse
+    through it."""
+    return lambda loop: _tracker(dataset, n).scores(generate(G, n, Z_DIM, generator=torch.Generator().manual_seed(seed)))
 
 
 def tracked_floor(dataset: str, n: int = 1000, draws: int = 5) -> dict[str, list[float]]:
     """:meth:`Tracker.scores` of real training images (``draws`` disjoint random sets of ``n``, seeded; fewer when the
     split has not that many: the offline MNIST's 4,000 hold 4 of 1,000): what a perfect generator scores on every
     tracked number at this N (FID's small-N bias, KID's absence of it). Each list has one value per draw."""
-    t, train_x = Tracker(dataset, n), load(dataset, "train").images
+    t, train_x = _tracker(dataset, n), load(dataset, "train").images
     draws = min(int(draws), len(train_x) // n)
     if draws < 1:
         raise ValueError(f"one draw of {n} needs {n:,} training images; {dataset} has {len(train_x):,}.")
@@ -569,7 +581,6 @@ class Curve:
     recall_at_min: float
     final_recall: float
     min_fid128: float
-    final_classes: float
 
     @property
     def rise(self) -> float:
@@ -592,7 +603,7 @@ def curve(run: Run) -> Curve:
     steps, fid = h.series("fid")
     _, recall = h.series("recall")
     i = min(range(len(fid)), key=fid.__getitem__)
-    return Curve(fid[i], steps[i], fid[-1], recall[i], recall[-1], min(h["fid128"]), h["classes"][-1])
+    return Curve(fid[i], steps[i], fid[-1], recall[i], recall[-1], min(h["fid128"]))
 
 
 def training_images(r: str | Recipe, dataset: str) -> data.ImageData:
@@ -615,13 +626,14 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     A finished checkpoint is loaded, an unfinished one resumed; ``checkpoint=False`` always trains.
     pretrain_steps : a recipe with pretraining (chapter 10) first runs :func:`pretrain` with this many updates per
         stage (default: :meth:`Recipe.pretrain_budget`) and starts the GAN from its G and D.
-    track : log all of :data:`TRACKED` every ``eval_every`` steps (:func:`tracker`), not only the FID.
+    track : log all of :data:`TRACKED` every ``eval_every`` steps (:func:`tracker`; default :func:`track_every`),
+        not only the FID.
     """
     r = recipe(r)
     steps = r.budget() if steps is None else int(steps)
     train_set, name = training_images(r, dataset), _check(dataset)
     n_eval = min(n_eval, len(load(dataset, "test")))
-    eval_every = eval_every or max(1, steps // 8)
+    eval_every = eval_every or (track_every(steps) if track else max(1, steps // 8))
     P = r.pretrain_budget() if pretrain_steps is None else int(pretrain_steps)
     pre = pretrain(r, seed, dataset, steps=P, device=device, progress=progress) if r.pretrain_steps and P else None
     step = build(r, seed, device, steps)

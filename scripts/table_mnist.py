@@ -104,17 +104,26 @@ LFM_VARIANTS = [("DCGAN", "dcgan32"), ("DCGAN-LFM (paper)", "dcgan32_lfm"), ("DC
 LFM_SIZES = (512, 0)
 LFM_ROWS = [(f"{label}, {f'{n} images' if n else 'all images'}", em.recipe(r, subset=n, chapter="11"), False, "11")
             for n in LFM_SIZES for label, r in LFM_VARIANTS]
-_T1 = {512: ("158.48", "152.01"), 0: ("85.04 (20k)", "85.98 (20k)")}  # seed 000's Table 1: DCGAN, DCGAN-LFM
-LFM_CLAIMS = {label: "–" if "G only" in label else
-              ("penway/LFM src_org/conclusion.ipynb: 168.18 at 0.25 % of CelebA" if r.subset else "–") if r.lfm == "cooperative"
-              else f"000: min FID {_T1[r.subset][0 if r.lfm == '' else 1]} (CelebA 64 px, N = 128)"
-              for label, r, *_ in LFM_ROWS}
+_T1 = {("", 512): "158.48", ("", 0): "85.04 (20k)", ("adversarial", 512): "152.01", ("adversarial", 0): "85.98 (20k)"}
+
+
+def _lfm_claim(r) -> str:
+    """Seed 000's Table 1 for DCGAN and DCGAN-LFM; the code's form has only its repository's notebook; G only: none."""
+    if not r.lfm_head:
+        return "–"
+    if r.lfm == "cooperative":
+        return "penway/LFM src_org/conclusion.ipynb: 168.18 at 0.25 % of CelebA" if r.subset else "–"
+    return f"000: min FID {_T1[(r.lfm, r.subset)]} (CelebA 64 px, N = 128)"
+
+
+LFM_CLAIMS = {label: _lfm_claim(r) for label, r, *_ in LFM_ROWS}
 IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS + GROW_ROWS + LFM_ROWS
 IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS, **GROW_CLAIMS, **LFM_CLAIMS}
 # rows without an Inception FID: chapters 09-10 are about the losses and the worst samples, 11 about curves over training,
 # read in the classifier space; the
 # Inception features of one model's 1,000 samples cost about 5 min on this CPU (3 images/s with a second job running)
 NO_INCEPTION_CHAPTERS = {"09", "10", "11"}
+TRACKED_CHAPTERS = {"11"}  # rows trained with em.train(track=True), like their chapter: scored over training
 OSC_KEYS = [(f"{k} {what}", d) for k in ("loss_D", "loss_G") for what, d in (("std", 4), ("cv", 3), ("spikes", 1))]
 
 FAMILIES = {  # name: rows, seed claims, default dataset, default output, title, what the nets are
@@ -142,7 +151,7 @@ def cache_path(cache_dir, recipe, with_drs, seed, steps, n, calib_steps, dataset
     not, seed, G steps (None = the recipe's budget), N and, for DRS, the calibration steps."""
     r = em.recipe(recipe)
     steps = steps or r.steps
-    name = r.name + (f"-first{r.subset}" if r.subset else "") + ("-tracked" if r.chapter == "11" else "")  # ch 11's own runs
+    name = r.name + (f"-first{r.subset}" if r.subset else "") + ("-tracked" if r.chapter in TRACKED_CHAPTERS else "")
     key = (f"{'' if dataset == 'mnist' else dataset + '-'}{name}-{'drs' if with_drs else 'plain'}-s{seed}-n{steps}-N{n}"
            + (f"-c{calib_steps}" if with_drs else ""))
     return cache_dir / f"{key}.json"
@@ -157,9 +166,8 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
         out = json.loads(path.read_text())
         if not inception or "FID inception" in out:
             return out
-    track = r.chapter == "11"  # chapter 11's runs are tracked over training (the chapter's settings: 16 evaluations)
-    run = em.train(r, steps, seed=seed, dataset=dataset, n_eval=n, progress=False,
-                   **({"eval_every": max(1, steps // 16), "track": True} if track else {}))
+    track = r.chapter in TRACKED_CHAPTERS
+    run = em.train(r, steps, seed=seed, dataset=dataset, n_eval=n, progress=False, track=track)
     out = {"steps": steps, "train_seconds": run.seconds}
     if track:
         c = em.curve(run)
@@ -360,7 +368,7 @@ def main(argv=None):
             "",
             "### Chapter 11: LFM on limited data, over training",
             "",
-            f"Each model is scored every {lfm_rows[0][1][0]['steps'] // 16} G steps during training (`em.train(track=True)`: "
+            f"Each model is scored every {em.track_every(lfm_rows[0][1][0]['steps'])} G steps during training (`em.train(track=True)`: "
             f"N = {n} fixed-latent samples vs {n} test images, classifier features): the minimum of that FID curve and its "
             "step (the seed's \"min FID\", chosen on the images it is scored on), the FID at the end, the minimum of the "
             "seed's figure (128 samples vs the statistics of all test images), KID at the end (N vs N, unbiased; in these "

@@ -230,8 +230,8 @@ def test_curve_reads_the_minimum_and_the_collapse_signal():
     assert (c.min_fid, c.min_step, c.final_fid, c.recall_at_min, c.final_recall, c.min_fid128) == \
         (100.0, 20, 130.0, 0.6, 0.45, 150.0)
     assert c.rise == pytest.approx(0.3) and c.collapsed          # 130 >= 1.2 × 100 and 0.45 <= 0.8 × 0.6
-    assert not em.Curve(100.0, 20, 130.0, 0.6, 0.5, 150.0, 10.0).collapsed   # recall held up: 0.5 > 0.48
-    assert not em.Curve(100.0, 20, 110.0, 0.6, 0.3, 150.0, 10.0).collapsed   # FID rose by less than 20 %
+    assert not em.Curve(100.0, 20, 130.0, 0.6, 0.5, 150.0).collapsed   # recall held up: 0.5 > 0.48
+    assert not em.Curve(100.0, 20, 110.0, 0.6, 0.3, 150.0).collapsed   # FID rose by less than 20 %
     with pytest.raises(ValueError, match="track=True"):
         em.curve(em.Run(em.recipe("dcgan32"), "fashion", 0, 30, None, History(), [], 0.0, True))
 
