@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from . import config, data, lfm, mdgan, metrics, nets
+from . import config, data, dls, lfm, mdgan, metrics, nets
 from .callbacks import BestCheckpointDecay, Snapshots, fid_every
 from .ema import EMA, recompute_batchnorm
 from .gan import AdversarialStep, GANStep, generate
@@ -40,7 +40,7 @@ from .train import FitResult, every, fit, run_path
 from .unrolled import UnrolledStep
 
 __all__ = ["DATASETS", "Z_DIM", "Recipe", "RECIPES", "recipe", "alpha_schedule", "build", "Pretrained", "pretrain", "PRETRAIN_STORE", "Run", "Eval", "load", "training_images", "train",
-           "evaluate", "score", "test_images", "TRACKED", "SMALL_N", "TRACK_EVALS", "track_every", "Tracker", "tracker", "tracked_floor", "Curve", "curve", "fid_of", "loss_oscillation", "oscillation_table", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
+           "evaluate", "score", "test_images", "TRACKED", "SMALL_N", "TRACK_EVALS", "track_every", "Tracker", "tracker", "tracked_floor", "Curve", "curve", "INVERSION_N", "INVERTED", "inversion", "inversion_tracker", "fid_of", "loss_oscillation", "oscillation_table", "LSGAN_RAMP", "DRSRun", "drs_sample", "real_floor", "reference_images", "reference_rows", "floor_fid", "table"]
 
 DATASETS = {"mnist": "mnist", "fashion": "fashion"}  # parameter value -> classifier / reference_stats name
 Z_DIM = 100
@@ -144,6 +144,13 @@ class Recipe:
     lfm_head: bool = True
     lam_D: float = 0.5
     lam_G: float = 0.5
+    # chapter 12: seed 001's encoder head on D (gantut.dls), trained with weight lam_enc in both players' losses:
+    # `dls` = "mse" (the plain squared error on z, s = 1: the baseline), "sma" or "ema" (the dynamic latent scale, v
+    # traced over the last dls_window batch means of ẑ², or by an EMA with β = dls_beta)
+    dls: str = ""
+    lam_enc: float = 1.0
+    dls_window: int = 512
+    dls_beta: float = 0.999
     steps: int = 1500              # the budget in G steps of the cpu profile (and of the table)
     gpu_steps: int = 187_500       # ... of the gpu profile: the seeds' 200 epochs of the full MNIST at batch 64
 
@@ -155,6 +162,7 @@ class Recipe:
                                      ("subset_kind", self.subset_kind, ("first", "stratified")),
                                      ("lfm", self.lfm, ("", *lfm.FORMS)), ("lfm_pairs", self.lfm_pairs,
                                                                           ("orthogonal", "antipodal")),
+                                     ("dls", self.dls, ("", "mse", *dls.KINDS)),
                                      ("opt", self.opt, ("adam", "rmsprop")), ("img_size", self.img_size, (28, 32))]:
             if value not in allowed:
                 raise ValueError(f"Recipe {self.name!r}: {what} must be one of {allowed}, got {value!r}.")
@@ -168,6 +176,9 @@ class Recipe:
         if self.lfm and (self.nets != "dcgan" or self.step != "gan" or self.loss != "nonsaturating"):
             raise ValueError(f"Recipe {self.name!r}: LFM is seed 000's DCGAN term; it needs nets='dcgan', step='gan' "
                              f"and loss='nonsaturating' (got {self.nets!r}, {self.step!r}, {self.loss!r}).")
+        if self.dls and (self.nets != "dcgan" or self.step != "gan" or self.lfm or self.loss == "ls"):
+            raise ValueError(f"Recipe {self.name!r}: DLS puts an encoder head on chapter 08's DCGAN D; it needs "
+                             f"nets='dcgan', step='gan', no LFM and no LSGAN loss.")
         if self.subset < 0:
             raise ValueError(f"Recipe {self.name!r}: subset is a number of training images (0 = all), got {self.subset}.")
         if not (0.0 <= self.alpha_start <= 1.0 and 0.0 <= self.alpha_length <= 1.0):
@@ -196,7 +207,7 @@ class Recipe:
 # fields added after the first checkpoints were written (the 32 px image base, chapters 09-10): in the key only when changed
 _LATER_FIELDS = ("img_size", "G_bn", "D_bn", "sn_G", "sn_D", "attn", "D_sigmoid", "ema", "ema_start", "alpha_max",
                  "alpha_kind", "alpha_start", "alpha_length", "pairing", "fade", "pretrain_lr", "subset", "subset_kind",
-                 "lfm", "lfm_T", "lfm_pairs", "lfm_head", "lam_D", "lam_G")
+                 "lfm", "lfm_T", "lfm_pairs", "lfm_head", "lam_D", "lam_G", "dls", "lam_enc", "dls_window", "dls_beta")
 _LATER_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in _LATER_FIELDS}
 
 PRETRAIN_CPU, PRETRAIN_GPU = 250, 9375  # chapter 10's pretraining updates per stage (gpu: 10 epochs of 60,000 at 64)
@@ -272,6 +283,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            gpu_steps=300_000),
     Recipe("dcgan32_lfm_G", "11", nets="dcgan", img_size=32, base=16, lfm="adversarial", lam_D=0.0, lfm_head=False,
            steps=2000, gpu_steps=300_000),
+    # chapter 12: seed 001's encoder head on chapter 08's DCGAN D (λ_enc = 1 in both players' losses), with the plain
+    # squared error on z (s = 1) and with the dynamic latent scale (v traced by the SMA of the last 512 batch means of
+    # ẑ², DLSGAN_old; or the EMA 0.999 of the current code); gpu: 100k steps (about 107 epochs of the 60,000 images)
+    Recipe("dcgan32_enc", "12", nets="dcgan", img_size=32, base=16, dls="mse", steps=2000, gpu_steps=100_000),
+    Recipe("dcgan32_dls", "12", nets="dcgan", img_size=32, base=16, dls="sma", steps=2000, gpu_steps=100_000),
+    Recipe("dcgan32_dls_ema", "12", nets="dcgan", img_size=32, base=16, dls="ema", steps=2000, gpu_steps=100_000),
 ]}
 
 
@@ -304,6 +321,12 @@ def _nets(r: Recipe) -> tuple[torch.nn.Module, torch.nn.Module]:
             if r.lfm:  # seed 000's feature head beside the classifier (DCGAN init): the trunk is the plain DCGAN's
                 D = lfm.FeatureHeadD(D, Z_DIM, trainable=r.lfm_head)
                 nets.init_dcgan_weights(D.extractor)
+            if r.dls:  # seed 001's encoder head, and G with its latent scale (s = 1 for the plain encoder, "mse")
+                D = dls.EncoderHeadD(D, Z_DIM)
+                nets.init_dcgan_weights(D.extractor)
+                kind = "sma" if r.dls == "mse" else r.dls
+                G = dls.ScaledLatentG(G, dls.VarianceTracker(Z_DIM, kind, r.dls_window, r.dls_beta),
+                                      dynamic=r.dls != "mse")
         else:
             from .sagan import MLPAttentionD
             D = MLPAttentionD(r.img_size, 1, spectral_norm=r.sn_D, sigmoid=r.D_sigmoid)
@@ -342,6 +365,8 @@ def build(r: str | Recipe, seed: int = 0, device: torch.device | str | None = No
         return UnrolledStep(G, D, opt_G, opt_D, Z_DIM, K=r.K, order=r.order, loss=r.loss,
                             g_objective=r.g_objective, r1_gamma=r.r1_gamma)
     kw = dict(n_critic=r.n_critic, gp_lambda=r.gp_lambda, r1_gamma=r.r1_gamma, r1_every=r.r1_every, clip=r.clip)
+    if r.dls:
+        return dls.DLSStep(G, D, opt_G, opt_D, lam_enc=r.lam_enc, loss=r.loss, **kw)
     if r.lfm:
         prior = lfm.OrthogonalPairPrior(Z_DIM, r.lfm_T, antipodal=r.lfm_pairs == "antipodal")
         return lfm.LFMStep(G, D, opt_G, opt_D, prior, lfm.LFMTerm(r.lam_D, r.lam_G, r.lfm), **kw)
@@ -369,6 +394,7 @@ class Run:
     loaded: bool                   # True when this call trained nothing
     G_sample: torch.nn.Module | None = None  # the G to sample: the EMA of G when the recipe has one
     pretrained: "Pretrained | None" = None   # chapter 10: the pretraining the GAN started from
+    scales: list | None = None               # chapter 12: [(step, s, v), ...] of a DLS run (gantut.dls.ScaleTrace)
 
     @property
     def name(self) -> str:
@@ -653,6 +679,11 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
         fid_every(eval_every, G_watch, Z_DIM, real, n_fake=n_eval, features=f"classifier:{name}", seed=seed + 1000,
                   at_start=True)]
     state = {**step.state, "snaps": snaps, **({"ema": ema} if ema else {})}
+    if r.dls:  # chapter 12: s and v over training, and the inversion scores beside the FID
+        trace = dls.ScaleTrace(step.G)
+        state["trace"] = trace
+        callbacks += [trace.callback(max(1, steps // 40)),
+                      every(eval_every, inversion_tracker(step.G, step.D, dataset, INVERSION_N, seed + 1000), at_start=True)]
     if r.attn is not None or r.nets == "mlp_attn":  # SAGAN's γ over training
         from .sagan import gamma_log
         callbacks.append(every(max(1, steps // 40), gamma_log(step.G, step.D), at_start=True))
@@ -673,7 +704,31 @@ def train(r: str | Recipe, steps: int | None = None, seed: int = 0, dataset: str
     G_final = step.G
     if ema:
         G_final = recompute_batchnorm(ema.G_ema, Z_DIM, 20, r.batch_size, torch.Generator().manual_seed(seed + 7))
-    return Run(r, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded, G_final, pre)
+    return Run(r, dataset, seed, steps, step, history, snaps.items, history.train_seconds, history.loaded, G_final, pre,
+               state["trace"].items if r.dls else None)
+
+
+INVERSION_N = 256  # chapter 12: generated and test images reconstructed at every scoring of a DLS run
+INVERTED = ("enc_gen", "psnr_gen", "ssim_gen", "psnr_test", "ssim_test")  # what a DLS run logs at each scoring
+
+
+def inversion(G: torch.nn.Module, D: torch.nn.Module, dataset: str, n: int = INVERSION_N, seed: int = 1000) -> dict[str, float]:
+    """Seed 001's inversion scores of a DLS model (:mod:`gantut.dls`), both nets in eval mode: ``enc_gen`` = L_enc of
+    ẑ on ``n`` generated images G(z ⊙ s) (fixed latents, ``seed``), PSNR/SSIM of their reconstructions G(ẑ ⊙ s), and
+    PSNR/SSIM of the reconstructions of the first ``n`` test images of :func:`test_images`."""
+    z = torch.randn(n, Z_DIM, generator=torch.Generator().manual_seed(seed))
+    x_gen = generate(G, n, Z_DIM, generator=torch.Generator().manual_seed(seed))
+    z_hat, rec_gen = dls.reconstruct(G, D, x_gen)
+    x_test = test_images(dataset, n, x_gen.shape[-1])
+    _, rec_test = dls.reconstruct(G, D, x_test)
+    gen, test = dls.psnr_ssim(rec_gen, x_gen), dls.psnr_ssim(rec_test, x_test)
+    return {"enc_gen": float(dls.encoder_loss(z, z_hat, G.s.cpu())), "psnr_gen": gen["psnr"], "ssim_gen": gen["ssim"],
+            "psnr_test": test["psnr"], "ssim_test": test["ssim"]}
+
+
+def inversion_tracker(G: torch.nn.Module, D: torch.nn.Module, dataset: str, n: int = INVERSION_N, seed: int = 1000) -> Any:
+    """:func:`inversion` as a function of the training loop (``every(k, inversion_tracker(...))``)."""
+    return lambda loop: inversion(G, D, dataset, n, seed)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -700,10 +755,10 @@ class Eval:
         return f"{self.fid}\n{self.recognisable}\n{self.prdc}\n{self.classes}"
 
 
-def test_images(dataset: str, n: int) -> torch.Tensor:
+def test_images(dataset: str, n: int, size: int = 28) -> torch.Tensor:
     """The ``n`` test images every generator is scored against (a seeded draw; the same subset as
-    :func:`gantut.metrics.reference_stats`)."""
-    test = load(dataset, "test").images
+    :func:`gantut.metrics.reference_stats`), at ``size`` 28 or 32 px (padded)."""
+    test = load(dataset, "test", size).images
     if n > len(test):
         raise ValueError(f"n = {n} is more than the {len(test)} test images of {dataset}; use n <= {len(test)}.")
     return test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n]] if n < len(test) else test

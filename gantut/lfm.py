@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .gan import GANStep
-from .nets import DCGANDiscriminator
+from .nets import DCGANDiscriminator, SecondHeadD
 from .penalties import Penalty
 from .priors import Prior
 
@@ -112,34 +112,24 @@ class OrthogonalPairPrior(Prior):
         return f"OrthogonalPairPrior(z_dim={self.z_dim}, T={self.T}, antipodal={self.antipodal})"
 
 
-class FeatureHeadD(nn.Module):
-    """A DCGAN discriminator with seed 000's second head: ``forward(x)`` is the real/fake logit (so every loss
-    and metric of the collection works unchanged) and :meth:`features` is f(x) = tanh(conv(trunk(x))) ∈ (−1, 1)^d,
-    a conv over the whole last map (s₀×s₀) to ``feature_dim`` channels. ``trainable=False`` freezes the head at
-    its initialisation (Section 4.3's ablation)."""
+class FeatureHeadD(SecondHeadD):
+    """A DCGAN discriminator with seed 000's second head: ``forward(x)`` is the real/fake logit and :meth:`features`
+    is f(x) = tanh(conv(trunk(x))) ∈ (−1, 1)^d, a conv over the whole last map (s₀×s₀) to ``feature_dim`` channels
+    (:class:`gantut.nets.SecondHeadD`). ``trainable=False`` freezes the head at its initialisation (Section 4.3's
+    ablation)."""
 
     def __init__(self, D: DCGANDiscriminator, feature_dim: int = 100, trainable: bool = True) -> None:
-        super().__init__()
-        if not isinstance(D, DCGANDiscriminator):
-            raise TypeError(f"FeatureHeadD wraps a gantut.nets.DCGANDiscriminator (it needs its trunk), "
-                            f"got {type(D).__name__}.")
-        self.D = D
-        ch, s0 = D.head.in_channels, D.head.kernel_size[0]
-        self.extractor = nn.Conv2d(ch, int(feature_dim), s0, 1, 0)
-        self.trainable = bool(trainable)
-        self.extractor.requires_grad_(self.trainable)
+        super().__init__(D, feature_dim, trainable)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.D(x)
+    def second(self, y: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(y)
 
     def logit_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both heads on one pass of the trunk: (N×1 logits, N×feature_dim features)."""
-        self.D._check(x)
-        h = self.D.trunk(x)
-        return self.D.head(h).flatten(1), torch.tanh(self.extractor(h)).flatten(1)
+        return self.both(x)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logit_and_features(x)[1]
+        return self.both(x)[1]
 
 
 def pair_dot(f: torch.Tensor) -> torch.Tensor:

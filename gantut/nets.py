@@ -37,6 +37,7 @@ __all__ = [
     "mlp2d_D",
     "DCGANGenerator",
     "DCGANDiscriminator",
+    "SecondHeadD",
     "dcgan_G",
     "dcgan_D",
     "init_dcgan_weights",
@@ -355,6 +356,38 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
         return self.head(self.trunk(x)).flatten(1)
+
+
+class SecondHeadD(nn.Module):
+    """A DCGAN discriminator with a second head on its trunk: ``forward(x)`` is still the real/fake output (every
+    loss and metric of the collection works unchanged) and :meth:`both` returns it with ``second(conv(trunk(x)))``,
+    a conv over the whole last s₀×s₀ map (a dense layer on the flattened map) to ``dim`` outputs, from one pass
+    of the trunk. Subclasses name the head: LFM's feature head (:class:`gantut.lfm.FeatureHeadD`, tanh) and DLS's
+    encoder (:class:`gantut.dls.EncoderHeadD`, linear). ``trainable=False`` freezes the head at its initialisation."""
+
+    def __init__(self, D: DCGANDiscriminator, dim: int, trainable: bool = True) -> None:
+        super().__init__()
+        if not isinstance(D, DCGANDiscriminator):
+            raise TypeError(f"{type(self).__name__} wraps a gantut.nets.DCGANDiscriminator (it needs its trunk), "
+                            f"got {type(D).__name__}.")
+        self.D = D
+        ch, s0 = D.head.in_channels, D.head.kernel_size[0]
+        self.extractor = nn.Conv2d(ch, int(dim), s0, 1, 0)
+        self.trainable = bool(trainable)
+        self.extractor.requires_grad_(self.trainable)
+
+    def second(self, y: torch.Tensor) -> torch.Tensor:
+        """The second head's output layer (identity here)."""
+        return y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(x)
+
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both heads on one pass of the trunk: (N×out_dim real/fake outputs, N×dim second head)."""
+        self.D._check(x)
+        h = self.D.trunk(x)
+        return self.D.head(h).flatten(1), self.second(self.extractor(h).flatten(1))
 
 
 def dcgan_G(z_dim: int = 100, img_size: int = 64, channels: int = 3, base: int = 64, batchnorm: bool = True,

@@ -80,9 +80,12 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, t: float, spherical: bool = 
     return _slerp(z0, z1, t) if spherical else (1 - t) * z0 + t * z1
 
 
-def latent_interpolation(G: torch.nn.Module, z_dim: int, steps: int = 8, seed: int = 0, n: int = 8):
+def latent_interpolation(G: torch.nn.Module, z_dim: int, steps: int = 8, seed: int = 0, n: int = 8,
+                         ends: tuple[torch.Tensor, torch.Tensor] | None = None):
     """Move between two latent points: ``n`` pairs (z0, z1) drawn with ``seed``, a slider for t in
     ``steps`` positions from 0 to 1, a switch for spherical interpolation, and G(z(t)) shown.
+    ``ends=(z0, z1)`` (two n × z_dim tensors, e.g. the encoded codes of real images, chapter 12) fixes the end
+    points instead; the seed box then does nothing.
 
     A smooth change of the images along the path says G maps nearby latents to nearby images;
     the same image everywhere is mode collapse seen from the latent side.
@@ -94,15 +97,22 @@ def latent_interpolation(G: torch.nn.Module, z_dim: int, steps: int = 8, seed: i
 
     if steps < 2:
         raise ValueError(f"steps must be at least 2 (the two end points), got {steps}.")
+    if ends is not None:
+        if len(ends) != 2 or ends[0].shape != ends[1].shape or ends[0].dim() != 2 or ends[0].shape[1] != z_dim:
+            raise ValueError(f"ends is a pair (z0, z1) of n × {z_dim} tensors of the same shape.")
+        n = len(ends[0])
     try:
         dev = next(G.parameters()).device
     except StopIteration:
         dev = torch.device("cpu")
 
     def draw(t: float, spherical: bool, seed: int):
-        g = torch.Generator().manual_seed(int(seed))
-        z0 = torch.randn(n, z_dim, generator=g)
-        z1 = torch.randn(n, z_dim, generator=g)
+        if ends is not None:
+            z0, z1 = (e.detach().float().cpu() for e in ends)
+        else:
+            g = torch.Generator().manual_seed(int(seed))
+            z0 = torch.randn(n, z_dim, generator=g)
+            z1 = torch.randn(n, z_dim, generator=g)
         z = interpolate(z0, z1, float(t), spherical).to(dev)
         was_training = G.training
         G.eval()

@@ -63,9 +63,10 @@ def test_a_recipes_key_changes_when_any_field_changes():
     grow = {"pairing": "redrawn", "fade": 0.0, "pretrain_lr": 2e-4}  # chapter 10's (its budgets enter the run's key)
     lfm = {"subset": 512, "subset_kind": "stratified", "lfm": "cooperative", "lfm_T": 1.0, "lfm_pairs": "antipodal",
            "lfm_head": False, "lam_D": 0.1, "lam_G": 0.1}  # chapter 11's
+    dls = {"dls": "ema", "lam_enc": 0.5, "dls_window": 64, "dls_beta": 0.99}  # chapter 12's
     fields = {f.name for f in dataclasses.fields(em.Recipe)}
     budgets = {"chapter", "steps", "gpu_steps", "pretrain_steps", "pretrain_gpu_steps"}
-    assert set(changed) | set(image) | set(alpha) | set(grow) | set(lfm) == fields - budgets  # every weight-changing field
+    assert set(changed) | set(image) | set(alpha) | set(grow) | set(lfm) | set(dls) == fields - budgets  # every weight-changing field
     for field, value in changed.items():
         assert em.recipe(base, **{field: value}).key() != base.key(), field
     dc = em.RECIPES["dcgan32"]
@@ -80,6 +81,10 @@ def test_a_recipes_key_changes_when_any_field_changes():
     pre = em.recipe("lsgan_grow32_pre")
     for field, value in grow.items():
         assert em.recipe(pre, **{field: value}).key() != pre.key(), field
+    for name, group in (("dcgan32_lfm", lfm), ("dcgan32_dls", dls)):
+        r = em.recipe(name)
+        for field, value in group.items():
+            assert em.recipe(r, **{field: value}).key() != r.key(), field
     # where it is taught and the profile budgets do not change the weights of a run with given steps
     assert em.recipe(base, steps=1, gpu_steps=2).key() == base.key()
     assert dataclasses.replace(base, chapter="99").key() == base.key()

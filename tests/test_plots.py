@@ -205,6 +205,21 @@ def test_latent_interpolation_shows_g_of_z_and_restores_train_mode(capsys):
     assert G.training
 
 
+def test_latent_interpolation_between_given_ends_shows_g_of_each_end():
+    from gantut import widgets
+
+    G = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 4, 4)))
+    z0, z1 = torch.randn(2, 3), torch.randn(2, 3)
+    w = widgets.latent_interpolation(G, z_dim=3, steps=3, n=8, ends=(z0, z1))   # n follows the ends: 2 pairs
+    t = next(c for c in w.children if getattr(c, "description", "") == "t")
+    assert w.result.axes[0].images[0].get_array().shape == ((4 + 2) + 2, 2 * (4 + 2) + 2, 3)
+    first = w.result.axes[0].images[0].get_array().copy()
+    t.value = 1.0
+    assert not (w.result.axes[0].images[0].get_array() == first).all()
+    with pytest.raises(ValueError, match="ends"):
+        widgets.latent_interpolation(G, z_dim=3, ends=(z0, torch.randn(3, 3)))
+
+
 def test_bar_labels_never_use_e_notation():
     import matplotlib
     fig = plots.bars({"vanilla": (7580.4, 311.2), "BN": (84.21, 0.5), "tiny": 0.000123}, "FID")

@@ -36,3 +36,7 @@ from .ch11 import *  # noqa: F401,F403,E402
 from .ch11 import __all__ as _ch11_all  # noqa: E402
 
 __all__ += list(_ch11_all)
+from .ch12 import *  # noqa: F401,F403,E402
+from .ch12 import __all__ as _ch12_all  # noqa: E402
+
+__all__ += list(_ch12_all)
