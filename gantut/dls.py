@@ -43,7 +43,7 @@ from .gan import GANStep
 from .nets import DCGANDiscriminator, SecondHeadD
 
 __all__ = ["latent_scale", "encoder_loss", "VarianceTracker", "ScaledLatentG", "EncoderHeadD", "DLSStep",
-           "ScaleTrace", "reconstruct", "psnr_ssim", "flip", "KINDS"]
+           "ScaleTrace", "decode", "reconstruct", "psnr_ssim", "flip", "KINDS"]
 
 KINDS = ("sma", "ema")
 
@@ -214,23 +214,29 @@ class ScaleTrace:
 
 
 @torch.no_grad()
+def decode(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """G(z) for given latents (for a :class:`ScaledLatentG`: G(z ⊙ s)) in eval mode, on the CPU; G's mode is restored."""
+    was_training = G.training
+    G.eval()
+    dev = next(G.parameters()).device
+    try:
+        return torch.cat([G(chunk.to(dev)).float().cpu() for chunk in z.split(batch_size)])
+    finally:
+        G.train(was_training)
+
+
+@torch.no_grad()
 def reconstruct(G: ScaledLatentG, D: EncoderHeadD, x: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
     """(ẑ, G(ẑ ⊙ s)) for images ``x``, both nets in eval mode (BatchNorm uses running statistics), on the CPU.
     The modules' train/eval modes are restored afterwards."""
-    modes = G.training, D.training
-    G.eval()
+    was_training = D.training
     D.eval()
     dev = next(D.parameters()).device
     try:
-        zs, xs = [], []
-        for chunk in x.split(batch_size):
-            z_hat = D.encode(chunk.to(dev))
-            zs.append(z_hat.float().cpu())
-            xs.append(G(z_hat).float().cpu())
-        return torch.cat(zs), torch.cat(xs)
+        z_hat = torch.cat([D.encode(chunk.to(dev)).float().cpu() for chunk in x.split(batch_size)])
     finally:
-        G.train(modes[0])
-        D.train(modes[1])
+        D.train(was_training)
+    return z_hat, decode(G, z_hat, batch_size)
 
 
 def psnr_ssim(x_hat: torch.Tensor, x: torch.Tensor) -> dict[str, float]:
