@@ -3,12 +3,14 @@
     python scripts/table_mnist.py                  # MNIST, chapters 02-07, 3 seeds -> docs/results_mnist.md (+ .json)
     python scripts/table_mnist.py --quick          # 2 seeds, 200 G steps: checks that everything runs
     python scripts/table_mnist.py --seeds 0 1 2 3 --steps 3000
-    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-11 -> docs/results_images.md
+    python scripts/table_mnist.py --family images  # 32 px Fashion-MNIST, chapters 08-12 -> docs/results_images.md
+    python scripts/table_mnist.py --family dls --dataset mnist --out docs/results_dls_mnist.md  # chapter 12 on MNIST
     python scripts/table_mnist.py --family images --dataset mnist --out docs/results_images_mnist.md
 
 Family ``mnist`` (the default) is described below; family ``images`` is chapter 08's ladder from DCGAN to SAGAN,
-chapter 09's LSGAN with its ten α ramps, chapter 10's stacked pretraining and chapter 11's LFM on 512 and on all
-training images (the recipes of
+chapter 09's LSGAN with its ten α ramps, chapter 10's stacked pretraining, chapter 11's LFM on 512 and on all
+training images and chapter 12's encoder with and without DLS (with its inversion scores; family ``dls`` has those rows
+alone, for MNIST) (the recipes of
 gantut.experiments_mnist.RECIPES taught there) on 32 px
 images (28 px padded), with the same metrics in the feature space of the dataset's shipped classifier, and for the
 LSGAN rows how much the losses move where the ramps are at α_max (gantut.experiments_mnist.loss_oscillation).
@@ -41,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from gantut import config, metrics  # noqa: E402
+from gantut import config, dls, metrics  # noqa: E402
 from gantut import experiments_mnist as em  # noqa: E402
 from gantut.gan import generate  # noqa: E402
 
@@ -117,12 +119,20 @@ def _lfm_claim(r) -> str:
 
 
 LFM_CLAIMS = {label: _lfm_claim(r) for label, r, *_ in LFM_ROWS}
-IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS + GROW_ROWS + LFM_ROWS
-IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS, **GROW_CLAIMS, **LFM_CLAIMS}
+# chapter 12: seed 001's encoder head on the DCGAN-32 D, without the scale and with DLS (the SMA tracker of the paper and
+# DLSGAN_old, the chapter's; the EMA of the current code, here only)
+DLS_ROWS = [("DCGAN + encoder, no scale", "dcgan32_enc", False, "12"), ("DLS (SMA of v)", "dcgan32_dls", False, "12"),
+            ("DLS (EMA of v)", "dcgan32_dls_ema", False, "12")]
+DLS_CLAIMS = {"DCGAN + encoder, no scale": "001: L_enc \"hardly changes from 1\" (figures, CelebA 128 px)",
+              "DLS (SMA of v)": "001: L_enc keeps falling, PSNR/SSIM much better, FID about the same",
+              "DLS (EMA of v)": "–"}
+IMAGE_ROWS = IMAGE_ROWS + LSGAN_ROWS + GROW_ROWS + LFM_ROWS + DLS_ROWS
+IMAGE_CLAIMS = {**IMAGE_CLAIMS, **LSGAN_CLAIMS, **GROW_CLAIMS, **LFM_CLAIMS, **DLS_CLAIMS}
 # rows without an Inception FID: chapters 09-10 are about the losses and the worst samples, 11 about curves over training,
+# 12 about inversion (PSNR/SSIM),
 # read in the classifier space; the
 # Inception features of one model's 1,000 samples cost about 5 min on this CPU (3 images/s with a second job running)
-NO_INCEPTION_CHAPTERS = {"09", "10", "11"}
+NO_INCEPTION_CHAPTERS = {"09", "10", "11", "12"}
 TRACKED_CHAPTERS = {"11"}  # rows trained with em.train(track=True), like their chapter: scored over training
 OSC_KEYS = [(f"{k} {what}", d) for k in ("loss_D", "loss_G") for what, d in (("std", 4), ("cv", 3), ("spikes", 1))]
 
@@ -130,11 +140,14 @@ FAMILIES = {  # name: rows, seed claims, default dataset, default output, title,
     "mnist": (ROWS, SEED_CLAIMS, "mnist", "results_mnist.md", "MNIST results: chapters 02, 03, 06, 07",
               "the course MLP (gantut.nets.course_G/course_D, z 100), 28 px"),
     "images": (IMAGE_ROWS, IMAGE_CLAIMS, "fashion", "results_images.md",
-               "32 px image results: chapters 08 (SAGAN), 09 (LSGAN α), 10 (stacked pretraining) and 11 (LFM)",
+               "32 px image results: chapters 08 (SAGAN), 09 (LSGAN α), 10 (stacked pretraining), 11 (LFM) and 12 (DLS)",
                "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100), seed 004's MLP D with "
                "attention (chapter 08) and chapter 10's gantut.progressive.GrowingG (base 16) with the DCGAN-32 D; "
                "chapter 11's rows train on the first 512 training images or on all of them, its LFM D with seed 000's "
-               "feature head; images 28 px padded to 32 px"),
+               "feature head, chapter 12's D with seed 001's encoder head; images 28 px padded to 32 px"),
+    "dls": (DLS_ROWS, DLS_CLAIMS, "fashion", "results_dls.md", "32 px DLS results: chapter 12",
+            "DCGAN-32 nets (gantut.nets.dcgan_G/dcgan_D, base 16 channels, z 100) with seed 001's encoder head on D; "
+            "images 28 px padded to 32 px"),
 }
 
 
@@ -174,6 +187,8 @@ def run_one(recipe, with_drs, seed, steps, n, calib_steps, cache_dir, inception=
         out.update({"min FID": c.min_fid, "min step": c.min_step, "final FID": c.final_fid, "min FID 128": c.min_fid128,
                     "final KID": run.history["kid"][-1], "recall at min": c.recall_at_min, "final recall": c.final_recall,
                     "collapsed": float(c.collapsed)})
+    if r.dls:  # chapter 12: the inversion scores at the end of the run (em.inversion, as the chapter reads them)
+        out.update({k: run.history.last(k) for k in em.INVERTED})
     if with_drs:
         t0 = time.perf_counter()
         d = em.drs_sample(run, n, calib_steps)
@@ -240,7 +255,8 @@ def main(argv=None):
                          "on a CPU, minutes per model)")
     ap.add_argument("--n", type=int, default=1000, help="N generated and N test images per metric (capped at the test split)")
     ap.add_argument("--family", choices=sorted(FAMILIES), default="mnist",
-                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapters 08-11 at 32 px")
+                    help="mnist: chapters 02-07 (course MLP, 28 px); images: chapters 08-12 at 32 px; dls: chapter 12's "
+                         "rows only (for a second dataset)")
     ap.add_argument("--dataset", choices=sorted(em.DATASETS), default=None, help="default: the family's")
     ap.add_argument("--out", default=None, help="default: docs/results_mnist.md or docs/results_images.md")
     args = ap.parse_args(argv)
@@ -387,6 +403,28 @@ def main(argv=None):
                          f"{ms([r['final FID'] for r in rs])} | {ms([r['min FID 128'] for r in rs])} | "
                          f"{ms([r['final KID'] for r in rs])} | {ms([r['recall at min'] for r in rs], 3)} | "
                          f"{ms([r['final recall'] for r in rs], 3)} | {sum(int(r['collapsed']) for r in rs)} of {len(rs)} |")
+    dls_rows = [(label, results[label]) for label, *_ in rows if "psnr_test" in results[label][0]]
+    if dls_rows:
+        x = em.test_images(dataset, em.INVERSION_N, 32)
+        mean_img = dls.psnr_ssim(em.load(dataset, "train", 32).images.mean(0, keepdim=True).expand_as(x), x)
+        lines += [
+            "",
+            "### Chapter 12: DLS, inversion at the end of training",
+            "",
+            f"`em.inversion` at the last step (both nets in eval mode): L_enc = mean((z − ẑ)² ⊙ s²) on {em.INVERSION_N} "
+            f"fixed generated images (a constant-zero predictor scores 1), and PSNR (dB) / SSIM (torchmetrics, images in "
+            f"[0, 1]) of the reconstructions G(ẑ(x) ⊙ s) of those and of the first {em.INVERSION_N} of the {n} test "
+            f"images. The mean training image as the reconstruction of every test image scores PSNR {mean_img['psnr']:.2f}, "
+            f"SSIM {mean_img['ssim']:.3f}. Mean ± std over seeds {', '.join(map(str, seeds))}.",
+            "",
+            "| technique | L_enc (fakes) | PSNR generated | SSIM generated | PSNR test | SSIM test | FID | recognisable % |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for label, rs in dls_rows:
+            lines.append(f"| {label} | {ms([r['enc_gen'] for r in rs], 3)} | {ms([r['psnr_gen'] for r in rs], 2)} | "
+                         f"{ms([r['ssim_gen'] for r in rs], 3)} | {ms([r['psnr_test'] for r in rs], 2)} | "
+                         f"{ms([r['ssim_test'] for r in rs], 3)} | {ms([r['FID'] for r in rs])} | "
+                         f"{ms([r['recognisable %'] for r in rs])} |")
     lines += [
         "",
         "The seed numbers (reports 002 and 004) use another metric (pytorch-fid Inception features, 10k images of the "
@@ -397,6 +435,8 @@ def main(argv=None):
            if any(row[3] in ("09", "10") for row in rows) else "")
         + ("; seed 000's (chapter 11) are Inception FIDs of 128 samples on CelebA subsets at 64 px after up to 300,000 "
            "iterations" if any(row[3] == "11" for row in rows) else "")
+        + ("; seed 001's (chapter 12) are figures of L_enc and PSNR/SSIM curves on CelebA at 128 px"
+           if any(row[3] == "12" for row in rows) else "")
         + ". G steps are GAN steps (chapter 10's pretrained rows have 1,250 pretraining updates before theirs). "
         "Training seconds are "
         "as recorded when each model was trained (a shared, loaded machine inflates them).",

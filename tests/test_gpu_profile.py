@@ -38,8 +38,9 @@ MNIST_STEPS = {"02": 8, "03": 8, "06": 8}
 # the Inception FID of N images per model, about 7 images/s on a CPU; N = 50 keeps that cell and every other in.
 # 09 and 10 alike (09: ten recipes in its gpu profile).
 # 11: one size of its four (each adds 4 recipes), N = 50 for its Inception cell as in 08.
+# 12: N = 50 for its Inception cell (12 models: 2 datasets x 2 recipes x 3 seeds at 20 steps).
 CHAPTER_VALUES = {"08": {"n_eval": 50, "steps": 4}, "09": {"n_eval": 50, "steps": 20}, "10": {"n_eval": 50, "steps": 20},
-                  "11": {"n_eval": 50, "steps": 20, "sizes": [512]}}
+                  "11": {"n_eval": 50, "steps": 20, "sizes": [512]}, "12": {"n_eval": 50, "steps": 20}}
 
 
 def _selected(config) -> bool:

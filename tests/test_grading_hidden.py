@@ -33,6 +33,7 @@ import test_grading_ch08 as ch08_tests  # noqa: E402
 import test_grading_ch09 as ch09_tests  # noqa: E402
 import test_grading_ch10 as ch10_tests  # noqa: E402
 import test_grading_ch11 as ch11_tests  # noqa: E402
+import test_grading_ch12 as ch12_tests  # noqa: E402
 from gantut import grading, student
 
 try:
@@ -61,6 +62,8 @@ EXERCISES = {
     "test_fade_in": ("fade_in",),
     "test_orthogonal_pair_batch": ("orthogonal_pair_batch",),
     "test_pair_dot": ("pair_dot",),
+    "test_latent_scale": ("latent_scale",),
+    "test_encoder_loss": ("encoder_loss",),
 }
 
 # the correct answers of the checker tests, by the function they implement
@@ -81,6 +84,8 @@ CORRECT = {
     "fade_in": ch10_tests.FI_CORRECT,
     "orthogonal_pair_batch": ch11_tests.PAIRS_CORRECT,
     "pair_dot": ch11_tests.DOT_CORRECT,
+    "latent_scale": ch12_tests.SCALE_CORRECT,
+    "encoder_loss": ch12_tests.LOSS_CORRECT,
 }
 
 
@@ -257,6 +262,10 @@ HIDDEN_WRONG = [
      "are not orthogonal"),
     ("test_pair_dot", "pair_dot", _wrong(ch11_tests, "DOT_WRONG", "abs"), "pair_dot on a 4×3 batch"),
     ("test_pair_dot", "pair_dot", _wrong(ch11_tests, "DOT_WRONG", "wrong_axis"), "pair_dot on a 4×3 batch"),
+    ("test_latent_scale", "latent_scale", _wrong(ch12_tests, "SCALE_WRONG", "no_sqrt_d"), "latent_scale([0.09, 0.16, 0])"),
+    ("test_latent_scale", "latent_scale", _wrong(ch12_tests, "SCALE_WRONG", "norm_of_v"), "latent_scale([0.09, 0.16, 0])"),
+    ("test_encoder_loss", "encoder_loss", _wrong(ch12_tests, "LOSS_WRONG", "no_s2"), "expected 5/3"),
+    ("test_encoder_loss", "encoder_loss", _wrong(ch12_tests, "LOSS_WRONG", "detached"), "no gradient reached z_hat"),
 ]
 
 

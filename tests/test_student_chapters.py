@@ -31,6 +31,7 @@ GRADED = {
     "09_lsgan_alpha.ipynb": {"test_lsgan_alpha"},
     "10_progressive_pretraining.ipynb": {"test_fade_in"},
     "11_lfm.ipynb": {"test_orthogonal_pair_batch", "test_pair_dot"},
+    "12_dls.ipynb": {"test_latent_scale", "test_encoder_loss"},
 }
 
 

@@ -63,3 +63,25 @@ def test_images_table_has_the_lfm_section(table_mnist, tmp_path, monkeypatch):
         assert f"| {label} | {r['min FID']:.1f} |" in md
         # the chapter's settings: the same checkpoint loads (tracked, 16 evaluations -> every step at 4 steps)
         assert em.train(recipe, 4, seed=0, dataset="fashion", n_eval=150, eval_every=1, track=True, progress=False).loaded
+
+
+def test_dls_family_has_the_inversion_section_and_shares_the_chapters_checkpoints(table_mnist, tmp_path, monkeypatch):
+    """Chapter 12's rows record the inversion scores at the end and get their own section; MNIST works (family dls)."""
+    from gantut import experiments_mnist as em
+    monkeypatch.setenv("GANTUT_OFFLINE", "1")
+    monkeypatch.setenv("GANTUT_RUNS", str(tmp_path / "runs"))
+    rows, claims, *rest = table_mnist.FAMILIES["dls"]
+    assert [r[1] for r in rows] == ["dcgan32_enc", "dcgan32_dls", "dcgan32_dls_ema"]
+    assert all(row in table_mnist.IMAGE_ROWS for row in rows)
+    monkeypatch.setitem(table_mnist.FAMILIES, "dls", (rows[:2], claims, *rest))
+    out = tmp_path / "results_dls_mnist.md"
+    table_mnist.main(["--family", "dls", "--dataset", "mnist", "--seeds", "0", "--steps", "3", "--n", "150",
+                      "--inception-seeds", "--out", str(out)])
+    md, js = out.read_text(), json.loads(out.with_suffix(".json").read_text())
+    assert "### Chapter 12: DLS, inversion at the end of training" in md
+    for label, recipe, _, _ in rows[:2]:
+        (r,) = js["results"][label]
+        assert 0 < r["enc_gen"] < 3 and 0 < r["ssim_test"] <= 1 and r["psnr_test"] > 0
+        assert f"| {label} | {r['enc_gen']:.3f} |" in md.replace(" ± 0.000", "")
+        # the chapter's call loads the same checkpoint
+        assert em.train(recipe, 3, seed=0, dataset="mnist", n_eval=150, progress=False).loaded
