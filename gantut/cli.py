@@ -336,11 +336,22 @@ def _cmd_student(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from . import report
+
+    try:
+        page = report.build(args.profile or config.profile(), args.out)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
+    print(f"results page: {page}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gantut", description="The gantut chapters from the command line.")
     parser.add_argument("--notebooks", help="the chapters' folder (default: the checkout's notebooks/ "
                                             "or $GANTUT_NOTEBOOKS)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,run,student}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,run,student,report}")
 
     p = sub.add_parser("list", help="the chapters with their titles and parameters")
     p.set_defaults(fn=_cmd_list)
@@ -361,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("chapters", nargs="*", help="chapters (default: all)")
     p.add_argument("--out", help="output folder (default: student/ in the checkout)")
     p.set_defaults(fn=_cmd_student)
+
+    p = sub.add_parser("report", help="every seed's claim beside ours: runs the results tables, writes results.md")
+    p.add_argument("--profile", help="smoke (tiny budgets, into runs/report/) | cpu (the tables' defaults, into docs/)")
+    p.add_argument("--out", help="the folder of results.md / results.json (default: docs/ for cpu, runs/report/ else)")
+    p.set_defaults(fn=_cmd_report)
     return parser
 
 

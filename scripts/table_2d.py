@@ -111,6 +111,7 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--steps", type=int, default=1000, help="training steps per run (G updates) of the baselines")
     p.add_argument("--quick", action="store_true", help="2 seeds, 300 steps, written to runs/ (not docs/)")
+    p.add_argument("--tiny", action="store_true", help="1 seed, 20 steps: `gantut report --profile smoke`'s check")
     p.add_argument("--only", default="", help="comma-separated substrings: run only matching techniques")
     p.add_argument("--mixtures", default="ring8,grid25")
     p.add_argument("--jobs", type=int, default=1)
@@ -120,6 +121,8 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     if a.quick:
         a.seeds, a.steps = 2, 300
+    if a.tiny:
+        a.quick, a.seeds, a.steps = True, 1, 20
     out = Path(a.out) if a.out else (ROOT / "runs" / "table_2d_quick" if a.quick else ROOT / "docs" / "results_2d")
     cache = ROOT / "runs" / "table_2d"
     cache.mkdir(parents=True, exist_ok=True)
