@@ -340,7 +340,7 @@ def _cmd_report(args) -> int:
     from . import report
 
     try:
-        page = report.build(args.profile or config.profile(), args.out)
+        page = report.build(args.profile or config.profile(), args.out, only=args.only)
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from None
     print(f"results page: {page}")
@@ -376,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="every seed's claim beside ours: runs the results tables, writes results.md")
     p.add_argument("--profile", help="smoke (tiny budgets, into runs/report/) | cpu (the tables' defaults, into docs/)")
     p.add_argument("--out", help="the folder of results.md / results.json (default: docs/ for cpu, runs/report/ else)")
+    p.add_argument("--only", nargs="+", choices=("2d", "mnist", "images"), default=None,
+                   help="rerun only these tables; the others are read from their last JSON in the output folder")
     p.set_defaults(fn=_cmd_report)
     return parser
 

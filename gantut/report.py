@@ -265,25 +265,42 @@ def _json_of(family: str, argv: Sequence[str]) -> Path:
     return out.with_suffix(".json")
 
 
-def build(profile: str | None = None, out_dir: str | Path | None = None, *, log: Callable[[str], None] = print) -> Path:
-    """Run the tables of ``profile`` (default: the current one), then :func:`compose` the page; returns its path."""
+def build(profile: str | None = None, out_dir: str | Path | None = None, *, only: Sequence[str] | None = None,
+          log: Callable[[str], None] = print) -> Path:
+    """Run the tables of ``profile`` (default: the current one), then :func:`compose` the page; returns its path.
+    ``only`` (family names) reruns those tables and reads the others' last JSON in the output folder (the page says
+    which)."""
     profile = profile or config.profile()
     out = Path(out_dir) if out_dir else (config.repo_root() / "docs" if profile == "cpu"
                                          else config.runs_dir() / "report")
     out.mkdir(parents=True, exist_ok=True)
-    results, t0 = {}, time.perf_counter()
-    for family, (script, argv) in table_runs(profile, out).items():
+    runs = table_runs(profile, out)
+    unknown = set(only or ()) - set(runs)
+    if unknown:
+        raise ValueError(f"unknown families {sorted(unknown)}; `gantut report --only` takes {sorted(runs)}.")
+    results, reused, t0 = {}, [], time.perf_counter()
+    for family, (script, argv) in runs.items():
+        if only and family not in only:
+            path = _json_of(family, argv)
+            if not path.exists():
+                raise FileNotFoundError(f"{path} is missing: run `gantut report` without --only (or with --only {family}).")
+            results[family] = json.loads(path.read_text())
+            reused.append(family)
+            log(f"[report] {family}: read {path.name} (not rerun)")
+            continue
         log(f"[report] {family}: python scripts/{script}.py {' '.join(argv)}")
         t = time.perf_counter()
         _script(script).main(list(argv))
         results[family] = json.loads(_json_of(family, argv).read_text())
         log(f"[report] {family}: done in {time.perf_counter() - t:.0f} s")
-    page = compose(results, profile, out, seconds=time.perf_counter() - t0)
+    command = f"gantut report --profile {profile}" + (f" --only {' '.join(only)}" if only else "")
+    page = compose(results, profile, out, seconds=time.perf_counter() - t0, reused=reused, command=command)
     log(f"[report] wrote {page} and {page.with_suffix('.json')}")
     return page
 
 
-def compose(results: Mapping[str, Any], profile: str, out: Path, seconds: float | None = None) -> Path:
+def compose(results: Mapping[str, Any], profile: str, out: Path, seconds: float | None = None,
+            reused: Sequence[str] = (), command: str | None = None) -> Path:
     """Evaluate every claim on ``results`` and write ``results.md`` / ``results.json`` into ``out``."""
     rows = []
     for c in CLAIMS:
@@ -295,7 +312,8 @@ def compose(results: Mapping[str, Any], profile: str, out: Path, seconds: float 
                      "seed_setup": c.seed_setup, "ours": ours, "verdict": verdict, "why": why})
     setups = {"2d": results.get("2d", {}).get("setup", "").rstrip("."),
               **{f: _setup(results[f]) for f in ("mnist", "images") if f in results}}
-    payload = {"profile": profile, "seconds": seconds, "setups": setups, "rows": rows}
+    payload = {"profile": profile, "command": command or f"gantut report --profile {profile}", "seconds": seconds,
+               "reused": list(reused), "setups": setups, "rows": rows}
     path = out / "results.md"
     path.write_text(render(payload))
     path.with_suffix(".json").write_text(json.dumps(payload, indent=1, ensure_ascii=False))
@@ -318,11 +336,15 @@ def render(payload: Mapping[str, Any]) -> str:
     if payload["profile"] != "cpu":
         lines += [f"**Profile `{payload['profile']}`: tiny budgets that prove the chain runs; not a result.**", ""]
     counts = {v: sum(r["verdict"] == v for r in payload["rows"]) for v in VERDICTS}
-    lines += ["Reproduce: `gantut report --profile cpu` (runs the three table scripts; cached models and scores are "
-              "loaded" + (f"; this run: {payload['seconds'] / 60:.1f} min" if payload.get("seconds") else "") + "). "
+    lines += [f"This page: `{payload.get('command', 'gantut report')}`; reproduce all of it with `gantut report --profile "
+              "cpu` (runs the three table scripts; cached models and scores are loaded"
+              + (f"; this run: {payload['seconds'] / 60:.1f} min" if payload.get("seconds") else "") + "). "
               "Verdicts are computed from the numbers by each claim's rule (`gantut.report.CLAIMS`); the seeds' numbers "
               "come from other feature spaces, data and budgets, so the rules compare orderings, never values.", "",
               "Verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items() if n) + ".", ""]
+    if payload.get("reused"):
+        lines += [f"Not rerun for this page (read from their last results JSON): the {', '.join(payload['reused'])} "
+                  "table" + ("s" if len(payload["reused"]) > 1 else "") + ".", ""]
     for family, (title, page) in FAMILY_TITLES.items():
         rows = [r for r in payload["rows"] if r["family"] == family]
         if not rows:

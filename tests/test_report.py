@@ -90,3 +90,14 @@ def test_report_smoke_runs_every_table_and_writes_every_claim(tmp_path, monkeypa
         [r for r in payload["rows"] if r["ours"] == "–"]
     for name in ("results_2d.json", "results_mnist.json", "results_images.json", "results.md"):
         assert (tmp_path / "out" / name).exists(), name
+
+
+def test_only_reruns_some_tables_and_names_the_others(tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown families"):
+        report.build("cpu", tmp_path, only=["faces"])
+    with pytest.raises(FileNotFoundError, match="results_2d.json is missing"):   # nothing to read the others from
+        report.build("smoke", tmp_path, only=["images"], log=lambda m: None)
+    page = report.compose(_tables(), "cpu", tmp_path, reused=["mnist"])
+    assert "Not rerun for this page (read from their last results JSON): the mnist table." in page.read_text()
