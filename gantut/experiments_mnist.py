@@ -716,8 +716,8 @@ def inversion(G: torch.nn.Module, D: torch.nn.Module, dataset: str, n: int = INV
     """Seed 001's inversion scores of a DLS model (:mod:`gantut.dls`), both nets in eval mode: ``enc_gen`` = L_enc of
     ẑ on ``n`` generated images G(z ⊙ s) (fixed latents, ``seed``), PSNR/SSIM of their reconstructions G(ẑ ⊙ s), and
     PSNR/SSIM of the reconstructions of the first ``n`` test images of :func:`test_images`."""
-    z = torch.randn(n, Z_DIM, generator=torch.Generator().manual_seed(seed))
-    x_gen = generate(G, n, Z_DIM, generator=torch.Generator().manual_seed(seed))
+    z = torch.randn(n, Z_DIM, generator=torch.Generator().manual_seed(seed))  # the latents generate() draws
+    x_gen = dls.decode(G, z)
     z_hat, rec_gen = dls.reconstruct(G, D, x_gen)
     x_test = test_images(dataset, n, x_gen.shape[-1])
     _, rec_test = dls.reconstruct(G, D, x_test)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from . import config
+from . import config, metrics
 
 __all__ = ["Claim", "CLAIMS", "VERDICTS", "build", "compose", "table_runs", "render"]
 
@@ -49,9 +49,7 @@ class Claim:
 # --- reading the tables ------------------------------------------------------------------------------
 
 def _ms(values: Sequence[float], digits: int = 1) -> str:
-    if len(values) == 1:
-        return f"{values[0]:,.{digits}f}"
-    return f"{statistics.mean(values):,.{digits}f} ± {statistics.stdev(values):,.{digits}f}"
+    return str(metrics.mean_std(values, digits))  # the collection's one mean ± std formatter
 
 
 def _rows(results: Mapping[str, Any], family: str, label: str) -> list[dict]:
@@ -77,7 +75,7 @@ def _lower(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(x < y for x, y in zip(a, b))
 
 
-def _fid_pair(results, family, better, worse, seeds_word=True) -> tuple[str, bool]:
+def _fid_pair(results, family, better, worse) -> tuple[str, bool]:
     a, b = _metric(results, family, better), _metric(results, family, worse)
     return f"FID {_ms(a)} vs {_ms(b)} ({len(a)} seeds)", _lower(a, b)
 
